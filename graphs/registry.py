@@ -1,0 +1,245 @@
+"""The run registry: one row per thread, kept fresh by the process running it.
+
+Consoles and `cmo threads` read this table instead of decoding checkpoints, so listing 1,000
+threads is one indexed query. A `running` row whose heartbeat went stale, or whose process is gone
+on this host, is reported as `crashed`. Imports no langgraph (it is on the console's first paint).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from graphs import db as dbmod
+
+HEARTBEAT_SECONDS = 1.0
+STALE_SECONDS = 15.0
+HOST = socket.gethostname()
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    thread_id TEXT PRIMARY KEY,
+    graph TEXT NOT NULL,
+    goal TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    stage TEXT NOT NULL DEFAULT '',
+    started_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    heartbeat REAL NOT NULL DEFAULT 0,
+    pid INTEGER,
+    host TEXT,
+    sandbox INTEGER NOT NULL DEFAULT 0,
+    offline INTEGER NOT NULL DEFAULT 0,
+    counts TEXT NOT NULL DEFAULT '{}',
+    progress TEXT NOT NULL DEFAULT '{}',
+    waiting TEXT,
+    rate TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    version INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated_at);
+"""
+
+ACTIVE = "running"
+STATUSES = ("running", "interrupted", "done", "error", "crashed", "stopped")
+
+
+@dataclass
+class ThreadRow:
+    thread_id: str
+    graph: str
+    status: str
+    stage: str = ""
+    goal: str = ""
+    started_at: str = ""
+    updated_at: str = ""
+    heartbeat_at: str = ""
+    pid: int | None = None
+    host: str | None = None
+    sandbox: bool = False
+    offline: bool = False
+    counts: dict = field(default_factory=dict)
+    progress: dict = field(default_factory=dict)
+    waiting: dict | None = None
+    rate: dict = field(default_factory=dict)
+    error: str | None = None
+    version: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(epoch: float) -> str:
+    if not epoch:
+        return ""
+    return datetime.fromtimestamp(epoch, timezone.utc).replace(microsecond=0).isoformat().replace(
+        "+00:00", "Z")
+
+
+def now_iso() -> str:
+    return _iso(time.time())
+
+
+def ensure(conn: sqlite3.Connection) -> None:
+    conn.executescript(SCHEMA)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (exited, not yet reaped by its parent) is not running any more.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def effective_status(status: str, heartbeat: float, pid: int | None, host: str | None,
+                     now: float | None = None) -> str:
+    if status != ACTIVE:
+        return status
+    now = time.time() if now is None else now
+    if host == HOST and not _pid_alive(pid):
+        return "crashed"
+    if now - heartbeat > STALE_SECONDS:
+        return "crashed"
+    return status
+
+
+_COLUMNS = ("thread_id, graph, goal, status, stage, started_at, updated_at, heartbeat, pid, host, "
+            "sandbox, offline, counts, progress, waiting, rate, error, version")
+
+
+def _row(values: tuple, now: float) -> ThreadRow:
+    (thread_id, graph, goal, status, stage, started_at, updated_at, heartbeat, pid, host,
+     sandbox, offline, counts, progress, waiting, rate, error, version) = values
+    return ThreadRow(
+        thread_id=thread_id, graph=graph, goal=goal,
+        status=effective_status(status, heartbeat, pid, host, now), stage=stage,
+        started_at=started_at, updated_at=updated_at, heartbeat_at=_iso(heartbeat), pid=pid,
+        host=host, sandbox=bool(sandbox), offline=bool(offline), counts=json.loads(counts or "{}"),
+        progress=json.loads(progress or "{}"), waiting=json.loads(waiting) if waiting else None,
+        rate=json.loads(rate or "{}"), error=error, version=version)
+
+
+def graph_of(thread_id: str) -> str:
+    return "marketing" if thread_id.startswith("mkt-") else "cmo"
+
+
+def list_threads(db_path: str | Path) -> list[ThreadRow]:
+    """Every thread in the database, newest first (threads written by other tools included)."""
+    if not Path(db_path).exists():
+        return []
+    conn = dbmod.connect(db_path, readonly=True)
+    try:
+        now = time.time()
+        rows: dict[str, ThreadRow] = {}
+        if dbmod.table_exists(conn, "runs"):
+            for values in conn.execute(f"SELECT {_COLUMNS} FROM runs"):
+                row = _row(values, now)
+                rows[row.thread_id] = row
+        if dbmod.table_exists(conn, "checkpoints"):
+            for (thread_id,) in conn.execute("SELECT DISTINCT thread_id FROM checkpoints"):
+                if thread_id not in rows:
+                    rows[thread_id] = ThreadRow(thread_id=thread_id, graph=graph_of(thread_id),
+                                                status="stopped")
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+    return sorted(rows.values(), key=lambda r: (r.updated_at, r.thread_id), reverse=True)
+
+
+def get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
+    if not Path(db_path).exists():
+        return None
+    conn = dbmod.connect(db_path, readonly=True)
+    try:
+        if not dbmod.table_exists(conn, "runs"):
+            values = None
+        else:
+            values = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ?",
+                                  (thread_id,)).fetchone()
+        if values is not None:
+            return _row(values, time.time())
+        if dbmod.table_exists(conn, "checkpoints") and conn.execute(
+                "SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)).fetchone():
+            return ThreadRow(thread_id=thread_id, graph=graph_of(thread_id), status="stopped")
+        return None
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+
+
+class RunRecorder:
+    """Writes one thread's registry row from the process that runs it."""
+
+    def __init__(self, db_path: str | Path, thread_id: str, graph: str) -> None:
+        self.thread_id = thread_id
+        self.graph = graph
+        self.conn = dbmod.connect(db_path)
+        ensure(self.conn)
+        self._last_beat = 0.0
+
+    def start(self, *, goal: str | None, sandbox: bool, offline: bool) -> None:
+        now = time.time()
+        with self.conn:
+            self.conn.execute(
+                "INSERT INTO runs (thread_id, graph, goal, status, started_at, updated_at, heartbeat,"
+                " pid, host, sandbox, offline) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(thread_id) DO UPDATE SET status='running', heartbeat=excluded.heartbeat,"
+                " pid=excluded.pid, host=excluded.host, updated_at=excluded.updated_at, error=NULL,"
+                " goal=CASE WHEN excluded.goal != '' THEN excluded.goal ELSE runs.goal END,"
+                " sandbox=excluded.sandbox, offline=excluded.offline, waiting=NULL,"
+                " version=runs.version+1",
+                (self.thread_id, self.graph, goal or "", _iso(now), _iso(now), now, os.getpid(),
+                 HOST, int(sandbox), int(offline)))
+        self._last_beat = now
+
+    def update(self, **fields: Any) -> None:
+        """Set some of: stage, counts, progress, waiting, rate, status, error (JSON for dicts)."""
+        now = time.time()
+        sets, values = ["updated_at = ?", "heartbeat = ?", "version = version + 1"], [_iso(now), now]
+        for key, value in fields.items():
+            if key not in ("stage", "counts", "progress", "waiting", "rate", "status", "error"):
+                raise ValueError(f"unknown registry field {key}")
+            if key in ("counts", "progress", "rate", "waiting") and value is not None:
+                value = json.dumps(value, default=str)
+            sets.append(f"{key} = ?")
+            values.append(value)
+        values.append(self.thread_id)
+        with self.conn:
+            self.conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE thread_id = ?", values)
+        self._last_beat = now
+
+    def heartbeat(self, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self._last_beat < HEARTBEAT_SECONDS:
+            return
+        with self.conn:
+            self.conn.execute("UPDATE runs SET heartbeat = ? WHERE thread_id = ?",
+                              (now, self.thread_id))
+        self._last_beat = now
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def delete_thread_row(conn: sqlite3.Connection, thread_id: str) -> None:
+    if dbmod.table_exists(conn, "runs"):
+        conn.execute("DELETE FROM runs WHERE thread_id = ?", (thread_id,))
