@@ -76,7 +76,7 @@ def test_progress_summary():
 
 
 def test_record_error_uses_stage_and_vendor_retry_count(fixed_clock):
-    error = VendorError("github", 502, "bad gateway", True, 3)
+    error = VendorError("github", 502, "bad gateway", retryable=True, retry_count=3)
     update = st.record_error({"current_stage": "enrichment"}, error, "github.users", {"login": "a"})
     (entry,) = update["errors"]
     assert entry["stage"] == "enrichment" and entry["tool"] == "github.users"
