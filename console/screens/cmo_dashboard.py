@@ -1,0 +1,239 @@
+"""The CMO run dashboard: pipeline, funnel, rate budget, counters, tables, errors, history.
+
+Follows one thread through the database (see run_follow.py). Tables are filled only for the
+visible tab: a hidden table is marked stale and caught up when its tab is opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import Any, Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from console.screens.run_follow import RunFollowScreen, as_dict, as_list, values_of
+from console.widgets.counters import Counters
+from console.widgets.funnel import FUNNEL_STEPS, Funnel
+from console.widgets.history_log import HistoryLog, format_error, format_history
+from console.widgets.keyed_table import Column, KeyedTable, literal
+from console.widgets.pipeline import PipelineView, StagePipeline, stage_index, STAGES
+from console.widgets.rate_sparkline import RateSparkline
+from graphs.text import one_line
+
+APPROVAL_MODULE = "console.screens.approval"
+
+
+def _first_line(value: Any, max_len: int = 120) -> str:
+    text = "" if value is None else str(value)
+    return one_line(text.strip().split("\n", 1)[0], max_len)
+
+
+def repo_rows(values: dict) -> list[tuple[str, tuple]]:
+    rows = []
+    for index, repo in enumerate(as_list(values.get("repos"))):
+        repo = as_dict(repo)
+        name = repo.get("full_name") or repo.get("name") or f"#{index}"
+        rows.append((str(repo.get("id") or name), (
+            name, repo.get("stars", repo.get("stargazers_count")), repo.get("language"),
+            _first_line(repo.get("description")), ", ".join(map(str, as_list(repo.get("topics")))),
+            repo.get("updated_at") or repo.get("pushed_at"))))
+    return rows
+
+
+def candidate_rows(values: dict) -> list[tuple[str, tuple]]:
+    rows = []
+    for index, candidate in enumerate(as_list(values.get("candidates"))):
+        candidate = as_dict(candidate)
+        login = candidate.get("login") or f"#{index}"
+        rows.append((f"{login}\0{candidate.get('from_repo') or ''}", (
+            login, candidate.get("from_repo"), candidate.get("signal"),
+            candidate.get("contributions"), candidate.get("role"))))
+    return rows
+
+
+def lead_rows(values: dict) -> list[tuple[str, tuple]]:
+    rows = []
+    for index, lead in enumerate(as_list(values.get("leads"))):
+        lead = as_dict(lead)
+        login = lead.get("login") or lead.get("email") or f"#{index}"
+        rows.append((str(login), (
+            login, lead.get("icp_score"), lead.get("sendable"), lead.get("name"), lead.get("email"),
+            lead.get("company"), lead.get("location"), _first_line(lead.get("bio")))))
+    return rows
+
+
+def draft_rows(values: dict) -> list[tuple[str, tuple]]:
+    rows = []
+    for index, draft in enumerate(as_list(values.get("to_send"))):
+        draft = as_dict(draft)
+        meta = as_dict(draft.get("meta"))
+        key = draft.get("draft_id") or draft.get("email") or f"#{index}"
+        rows.append((str(key), (
+            draft.get("email"), meta.get("icp_score"), meta.get("priority"), meta.get("sendable"),
+            draft.get("subject"), _first_line(draft.get("body")), meta.get("prospect_id"))))
+    return rows
+
+
+TABLES: dict[str, tuple[str, tuple[Column, ...], Callable[[dict], list], str | None, bool]] = {
+    # tab id: (title, columns, rows from state values, default sort column, descending)
+    "repos": ("Repos", (Column("repo", "repo", 30), Column("stars", "stars"), Column("lang", "lang"),
+                        Column("description", "description", 40), Column("topics", "topics", 24),
+                        Column("updated", "updated")), repo_rows, None, False),
+    "candidates": ("Candidates", (Column("login", "login", 20), Column("repo", "from repo", 30),
+                                  Column("signal", "signal"), Column("contrib", "contrib"),
+                                  Column("role", "role")), candidate_rows, None, False),
+    "leads": ("Leads", (Column("login", "login", 18), Column("icp", "icp"), Column("sendable", "send"),
+                        Column("name", "name", 20), Column("email", "email", 28),
+                        Column("company", "company", 18), Column("location", "location", 16),
+                        Column("bio", "bio", 40)), lead_rows, "icp", True),
+    "to_send": ("To send", (Column("email", "email", 28), Column("icp", "icp"),
+                            Column("priority", "prio"), Column("sendable", "send"),
+                            Column("subject", "subject", 36), Column("body", "body", 40),
+                            Column("prospect", "prospect", 18)), draft_rows, "icp", True),
+}
+TAB_ORDER = ("repos", "candidates", "leads", "to_send", "errors", "history")
+
+
+def funnel_counts(counts: dict, values: dict) -> dict[str, int]:
+    """Registry counts (fresh, 4/s) first; state lengths where the registry has nothing."""
+    leads = as_list(values.get("leads"))
+    derived = {
+        "repos": len(as_list(values.get("repos"))),
+        "candidates": len(as_list(values.get("candidates"))),
+        "leads": len(leads),
+        "sendable": sum(1 for lead in leads if as_dict(lead).get("sendable")),
+    }
+    result = {}
+    for step in FUNNEL_STEPS:
+        value = counts.get(step)
+        result[step] = int(value) if isinstance(value, (int, float)) else derived.get(step, 0)
+    return result
+
+
+def rate_reading(rate: Any) -> dict:
+    rate = as_dict(rate)
+    if "remaining" not in rate and isinstance(rate.get("github"), dict):
+        return rate["github"]
+    return rate
+
+
+class CmoDashboard(RunFollowScreen):
+    CSS_PATH = "cmo_dashboard.tcss"
+    BINDINGS = [
+        Binding("1", "show_tab('repos')", "Tabs", key_display="1-6"),
+        Binding("2", "show_tab('candidates')", "Candidates", show=False),
+        Binding("3", "show_tab('leads')", "Leads", show=False),
+        Binding("4", "show_tab('to_send')", "To send", show=False),
+        Binding("5", "show_tab('errors')", "Errors", show=False),
+        Binding("6", "show_tab('history')", "History", show=False),
+        Binding("a", "approve", "Approve"),
+    ]
+
+    def __init__(self, thread_id: str, **kwargs: Any) -> None:
+        super().__init__(thread_id, **kwargs)
+        self.awaiting_approval = False
+        self._stale_tabs: set[str] = set(TABLES)
+
+    def compose(self) -> ComposeResult:
+        yield Static(literal(f"CMO run {self.thread_id}"), id="title")
+        yield StagePipeline(id="pipeline")
+        with Horizontal(id="overview"):
+            yield Funnel(id="funnel")
+            with Vertical(id="side"):
+                yield RateSparkline("github", id="rate")
+                yield Counters(id="counters")
+        with TabbedContent(id="tabs", initial="repos"):
+            for number, tab in enumerate(TAB_ORDER, start=1):
+                if tab in TABLES:
+                    title, columns, _, sort_by, reverse = TABLES[tab]
+                    with TabPane(f"{number} {title}", id=tab):
+                        yield KeyedTable(columns, sort_by=sort_by, reverse=reverse, id=f"{tab}-table")
+                        yield Static("", id=f"{tab}-note", classes="note")
+            with TabPane("5 Errors", id="errors"):
+                yield HistoryLog(format_error, id="errors-log")
+            with TabPane("6 History", id="history"):
+                yield HistoryLog(format_history, id="history-log")
+        yield Static("", id="problem")
+        yield Footer()
+
+    # -- painting ------------------------------------------------------------------------------
+
+    def show_row(self, row: Any) -> None:
+        values = values_of(self.state)
+        status = getattr(row, "status", None) or ("done" if values.get("ended") else "unknown")
+        stage = (getattr(row, "stage", "") or values.get("current_stage") or "")
+        interrupts = getattr(self.state, "interrupts", None) or []
+        self.awaiting_approval = bool(interrupts) and status != "running" or (
+            status == "interrupted" and stage_index(stage) == STAGES.index("approve"))
+        if self.awaiting_approval:
+            stage = "approve"
+        self.query_one(StagePipeline).show(PipelineView(
+            stage=stage, status=status, progress=as_dict(getattr(row, "progress", None)),
+            waiting=getattr(row, "waiting", None) if status == "running" else None,
+            started_at=getattr(row, "started_at", None) or values.get("created_at"),
+            finished_at=getattr(row, "updated_at", None), now=self.now(),
+            awaiting_approval=self.awaiting_approval, error=getattr(row, "error", None)))
+        counts = as_dict(getattr(row, "counts", None))
+        self.query_one(Funnel).show(funnel_counts(counts, values))
+        self.query_one(RateSparkline).add_sample(rate_reading(getattr(row, "rate", None)))
+        if row is None and self.passes == 1:
+            self.notify("no such run in the database (yet)", severity="warning")
+        self.refresh_bindings()
+
+    def show_state(self, state: Any) -> None:
+        values = values_of(state)
+        counters = dict(as_dict(values.get("counters")))
+        counters.setdefault("errors", len(as_list(values.get("errors"))))
+        self.query_one(Counters).show(counters)
+        self.query_one("#errors-log", HistoryLog).show_entries(as_list(values.get("errors")))
+        self.query_one("#history-log", HistoryLog).show_entries(as_list(values.get("history")))
+        self._stale_tabs = set(TABLES)
+        self._fill_table(self.query_one(TabbedContent).active)
+
+    def _fill_table(self, tab: str) -> None:
+        if tab not in TABLES or tab not in self._stale_tabs:
+            return
+        self._stale_tabs.discard(tab)
+        table = self.query_one(f"#{tab}-table", KeyedTable)
+        table.show_rows(TABLES[tab][2](values_of(self.state)))
+        self.query_one(f"#{tab}-note", Static).update(Text(table.note, style="dim"))
+
+    def show_problem(self, problem: str | None) -> None:
+        widget = self.query_one("#problem", Static)
+        widget.display = bool(problem)
+        if problem:
+            widget.update(literal(f"cannot read the run: {problem}", 300))
+
+    # -- events and actions --------------------------------------------------------------------
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            self._fill_table(event.pane.id)
+
+    def action_show_tab(self, tab: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        self._fill_table(tab)
+        pane = tabs.get_pane(tab)
+        focusable = pane.query("KeyedTable, HistoryLog")
+        if focusable:
+            focusable.first().focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "approve" and not self.awaiting_approval:
+            return None  # shown dimmed until the run waits for approval
+        return True
+
+    def action_approve(self) -> None:
+        if importlib.util.find_spec(APPROVAL_MODULE) is None:
+            self.notify("The approval screen is not available in this build; approve with "
+                        f"`cmo approve {one_line(self.thread_id, 60)}`.", severity="warning",
+                        markup=False)
+            return
+        approval = importlib.import_module(APPROVAL_MODULE)
+        self.app.push_screen(approval.ApprovalScreen(self.thread_id))

@@ -1,0 +1,152 @@
+"""Follow one thread through the database: the polling half shared by both run dashboards.
+
+One pass in a thread worker reads the registry row (cheap: one indexed row, written about 4 times
+a second by the runner) and the newest checkpoint id; the full state is loaded only when that id
+changed. The pass posts one `Polled` message; its handler repaints inside `app.batch_update()` and
+only then sets the timer for the next pass, so passes never overlap and a slow load just makes
+the next pass later. The interval is floored at 0.1 s: at most ~10 repaints a second.
+Polling pauses while another screen (approval, a dialog) covers this one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from textual import work
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+
+from graphs import clock
+from graphs import registry
+
+MIN_INTERVAL = 0.1
+DEFAULT_INTERVAL = 0.25
+
+
+class RunFollowScreen(Screen):
+    """Base for the dashboards: subclasses implement `show_row`, `show_state`, `show_problem`."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "poll_now", "Refresh", show=False),
+    ]
+
+    class Polled(Message):
+        """One polling pass: the registry row, and the state if the checkpoint changed."""
+
+        def __init__(self, row: Any, state: Any, checkpoint_id: str | None, problem: str | None) -> None:
+            super().__init__()
+            self.row = row
+            self.state = state
+            self.checkpoint_id = checkpoint_id
+            self.problem = problem
+
+    def __init__(self, thread_id: str, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.thread_id = thread_id
+        self.row: Any = None
+        self.state: Any = None
+        self.seen_checkpoint: str | None = None
+        self.passes = 0  # polling passes applied (tests wait on this instead of sleeping)
+        self._timer: Timer | None = None
+        self._polling = False
+        self._paused = False
+
+    # -- time and configuration -------------------------------------------------------------
+
+    @property
+    def poll_interval(self) -> float:
+        return max(MIN_INTERVAL, float(getattr(self.app, "poll_interval", DEFAULT_INTERVAL)))
+
+    def now(self) -> datetime:
+        app_clock = getattr(self.app, "clock", None)
+        return app_clock() if callable(app_clock) else clock.now()
+
+    # -- the polling loop --------------------------------------------------------------------
+
+    def on_screen_resume(self) -> None:
+        self._paused = False
+        if not self._polling:
+            self.poll_once()
+
+    def on_screen_suspend(self) -> None:
+        self._paused = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def poll_once(self) -> None:
+        self._polling = True
+        self._poll_worker(self.app.db_path, self.seen_checkpoint)
+
+    @work(thread=True, exclusive=True, group="follow-run", exit_on_error=False)
+    def _poll_worker(self, db_path: Any, seen_checkpoint: str | None) -> None:
+        row = state = checkpoint_id = problem = None
+        try:
+            row = registry.get_thread(db_path, self.thread_id)
+            from graphs import inspect as graph_inspect  # loads langgraph: keep it off first paint
+
+            checkpoint_id = graph_inspect.latest_checkpoint_id(db_path, self.thread_id)
+            if checkpoint_id is not None and checkpoint_id != seen_checkpoint:
+                state = graph_inspect.thread_state(db_path, self.thread_id, checkpoint_id)
+        except Exception as exc:  # shown on the dashboard; the next pass tries again
+            problem = f"{type(exc).__name__}: {exc}"
+        self.post_message(self.Polled(row, state, checkpoint_id, problem))
+
+    def on_run_follow_screen_polled(self, message: "RunFollowScreen.Polled") -> None:
+        message.stop()
+        self.passes += 1
+        with self.app.batch_update():
+            self.show_problem(message.problem)
+            if message.row is not None:
+                self.row = message.row
+            if message.state is not None:
+                self.state = message.state
+                self.seen_checkpoint = message.checkpoint_id
+                self.show_state(message.state)
+            # Every pass (not only on a new row version): the elapsed time keeps ticking.
+            self.show_row(self.row)
+        self._polling = False
+        if not self._paused and self.is_attached:
+            self._timer = self.set_timer(self.poll_interval, self.poll_once)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_poll_now(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if not self._polling:
+            self.poll_once()
+
+    # -- for subclasses ------------------------------------------------------------------------
+
+    def show_row(self, row: Any) -> None:
+        """Repaint what comes from the registry row (may be None: no such thread yet)."""
+
+    def show_state(self, state: Any) -> None:
+        """Repaint what comes from the checkpointed state (a graphs.inspect.ThreadState)."""
+
+    def show_problem(self, problem: str | None) -> None:
+        """Show or clear a polling problem (database locked, unreadable checkpoint)."""
+
+
+def values_of(state: Any) -> dict:
+    values = getattr(state, "values", None)
+    return values if isinstance(values, dict) else {}
+
+
+def as_list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,186 @@
+"""A DataTable that follows a changing list of records by key.
+
+Each call to `show_rows` diffs the new rows against what is on screen: only cells whose value
+changed are updated, new keys are added, vanished keys removed; the row count is capped (the
+caller shows "showing N of M"). Strings become `rich.text.Text` after `clean_text` (a DataTable
+*string* cell is parsed as markup, so a bio of "[/x]" would crash the table); numbers stay numbers
+so that they sort as numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, NamedTuple, Sequence
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from graphs.text import one_line
+
+DEFAULT_MAX_ROWS = 500
+CELL_MAX_CHARS = 160
+# Past this many removals one `clear()` + re-add is cheaper than `remove_row` (O(rows) each).
+_REBUILD_AFTER_REMOVALS = 20
+
+
+def literal(value: Any, max_len: int | None = CELL_MAX_CHARS) -> Text:
+    """Untrusted value -> one line of plain `Text` (never markup, no terminal controls)."""
+    if value is None:
+        return Text("", end="")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no", end="")
+    return Text(one_line(str(value), max_len), end="")
+
+
+def cell(value: Any) -> Any:
+    """A DataTable cell for a raw value: numbers as they are, everything else literal Text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return literal(value)
+
+
+def sort_value(value: Any) -> tuple:
+    """Total order over mixed cells: numbers, then text (case-insensitive), then blanks."""
+    if isinstance(value, Text):
+        value = value.plain
+    if value is None or value == "":
+        return (2, 0, "")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, value, "")
+    return (1, 0, str(value).casefold())
+
+
+class Column(NamedTuple):
+    key: str
+    label: str
+    width: int | None = None
+
+
+class KeyedTable(DataTable):
+    """`show_rows([(key, (v1, v2, ...)), ...])` keeps the table in step with a list of records."""
+
+    BINDINGS = [
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("o", "reverse_sort", "Order"),
+    ]
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        max_rows: int = DEFAULT_MAX_ROWS,
+        sort_by: str | None = None,
+        reverse: bool = False,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.columns_spec = tuple(columns)
+        self.max_rows = max_rows
+        self.sort_by = sort_by
+        self.reverse = reverse
+        self.total = 0
+        self._raw: dict[str, tuple] = {}
+        self._last_input: list[tuple[str, tuple]] = []
+
+    def on_mount(self) -> None:
+        for column in self.columns_spec:
+            self.add_column(Text(column.label), key=column.key, width=column.width)
+
+    @property
+    def shown(self) -> int:
+        return len(self._raw)
+
+    @property
+    def note(self) -> str:
+        """'showing N of M' when capped, else 'M rows'."""
+        if self.total > self.shown:
+            return f"showing {self.shown:,} of {self.total:,}"
+        return f"{self.total:,} rows"
+
+    def _column_index(self, key: str | None) -> int | None:
+        for index, column in enumerate(self.columns_spec):
+            if column.key == key:
+                return index
+        return None
+
+    def _select(self, rows: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
+        """Sort (when a sort column is set) and cap; duplicate keys keep their first row."""
+        index = self._column_index(self.sort_by)
+        if index is not None:
+            rows = sorted(rows, key=lambda row: sort_value(row[1][index]), reverse=self.reverse)
+        selected: dict[str, tuple] = {}
+        for key, values in rows:
+            if key not in selected:
+                selected[key] = values
+                if len(selected) >= self.max_rows:
+                    break
+        return list(selected.items())
+
+    def show_rows(self, rows: Iterable[tuple[Any, Sequence[Any]]]) -> tuple[int, int]:
+        """Diff `rows` against the screen; returns (shown, total)."""
+        width = len(self.columns_spec)
+        normalised = [
+            (str(key), tuple(values)[:width] + (None,) * (width - len(tuple(values))))
+            for key, values in rows
+        ]
+        self._last_input = normalised
+        self.total = len({key for key, _ in normalised})
+        wanted = self._select(normalised)
+        wanted_keys = {key for key, _ in wanted}
+        removed = [key for key in self._raw if key not in wanted_keys]
+        reorder = bool(removed)
+        if len(removed) > _REBUILD_AFTER_REMOVALS:
+            self.clear()
+            self._raw.clear()
+        else:
+            for key in removed:
+                self.remove_row(key)
+                del self._raw[key]
+        sort_index = self._column_index(self.sort_by)
+        for key, values in wanted:
+            old = self._raw.get(key)
+            if old is None:
+                self.add_row(*(cell(value) for value in values), key=key)
+                reorder = True
+            elif old != values:
+                for index, (before, after) in enumerate(zip(old, values)):
+                    if before != after:
+                        column = self.columns_spec[index]
+                        self.update_cell(key, column.key, cell(after), update_width=column.width is None)
+                        reorder = reorder or index == sort_index
+            self._raw[key] = values
+        if reorder:
+            self._apply_order()
+        return self.shown, self.total
+
+    def _apply_order(self) -> None:
+        """Re-sort the rows on screen by the sort column (DataTable's own stable sort).
+
+        Without a sort column rows stay in arrival order: new keys are appended, which matches
+        the append-only lists of a run's state.
+        """
+        if self._column_index(self.sort_by) is not None and self.row_count > 1:
+            self.sort(self.sort_by, key=sort_value, reverse=self.reverse)
+
+    def action_cycle_sort(self) -> None:
+        keys = [column.key for column in self.columns_spec]
+        if not keys:
+            return
+        current = self._column_index(self.sort_by)
+        self.sort_by = keys[0] if current is None else keys[(current + 1) % len(keys)]
+        self.reverse = False
+        self.show_rows(self._last_input)
+        self.notify(f"sorted by {self.columns_spec[self._column_index(self.sort_by)].label}", timeout=2)
+
+    def action_reverse_sort(self) -> None:
+        self.reverse = not self.reverse
+        self.show_rows(self._last_input)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        key = event.column_key.value
+        self.reverse = (not self.reverse) if key == self.sort_by else False
+        self.sort_by = key
+        self.show_rows(self._last_input)

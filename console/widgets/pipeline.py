@@ -1,0 +1,171 @@
+"""The CMO stage pipeline: discover -> enrich -> personalize -> approve -> execute -> report.
+
+Three lines: the stages with the current one highlighted, its progress bar with counts
+("leads 1,204/3,000"), and the run status (elapsed time, rate-limit waits, awaiting approval).
+Every value from the run is shown as literal text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from rich.text import Text
+from textual.widget import Widget
+
+from graphs.text import one_line
+
+STAGES = ("discover", "enrich", "personalize", "approve", "execute", "report")
+# The thing each stage counts when its progress event names no unit.
+STAGE_UNITS = {"discover": "repos", "enrich": "leads", "personalize": "drafts",
+               "approve": "drafts", "execute": "sent", "report": "steps"}
+BAR_WIDTH = 20
+
+
+def stage_index(stage: Any) -> int | None:
+    """Index of a stage name in STAGES; tolerant of 'discovery', 'enrichment', 'approval'..."""
+    text = one_line(stage or "").strip().lower()
+    if not text:
+        return None
+    for index, name in enumerate(STAGES):
+        if text.startswith(name[:5]) or name.startswith(text):
+            return index
+    return None
+
+
+def parse_time(value: Any) -> datetime | None:
+    """ISO 8601 string (Z or offset) or epoch seconds -> aware datetime; None if unreadable."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(float(value), timezone.utc)
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def clock_time(value: Any) -> str:
+    """A time as local HH:MM:SS (operators read their own clock)."""
+    moment = parse_time(value)
+    return moment.astimezone().strftime("%H:%M:%S") if moment else one_line(value or "?", 20)
+
+
+def elapsed_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class PipelineView:
+    """What the pipeline shows; built by the dashboard from the registry row and the state."""
+
+    stage: str | None = None
+    status: str = "unknown"
+    progress: Mapping[str, Any] = field(default_factory=dict)
+    waiting: Mapping[str, Any] | None = None
+    started_at: Any = None
+    finished_at: Any = None
+    now: datetime | None = None
+    awaiting_approval: bool = False
+    error: str | None = None
+
+
+def render_pipeline(view: PipelineView) -> Text:
+    current = stage_index(view.stage)
+    finished = view.status == "done"
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    for index, name in enumerate(STAGES):
+        if index:
+            text.append(" › ", style="dim")
+        if finished or (current is not None and index < current):
+            text.append("✓" + name, style="green")
+        elif index == current:
+            style = "bold reverse yellow" if view.awaiting_approval or view.waiting else "bold reverse"
+            text.append("▶" + name, style=style)
+        else:
+            text.append(name, style="dim")
+    text.append("\n")
+    text.append_text(_progress_line(view, current))
+    text.append("\n")
+    text.append_text(_status_line(view))
+    return text
+
+
+def _progress_line(view: PipelineView, current: int | None) -> Text:
+    line = Text(no_wrap=True, end="")
+    progress = view.progress or {}
+    done, total = _number(progress.get("done")), _number(progress.get("total"))
+    stage = one_line(progress.get("stage") or view.stage or "", 20)
+    stage_key = STAGES[current] if current is not None else ""
+    unit = one_line(progress.get("unit") or STAGE_UNITS.get(stage_key, "items"), 20)
+    if done is None:
+        line.append(f"{stage or 'waiting for the first progress event'}", style="dim")
+        return line
+    line.append(f"{stage}: ")
+    if total:
+        fraction = min(1.0, max(0.0, done / total))
+        filled = round(fraction * BAR_WIDTH)
+        line.append("█" * filled, style="green")
+        line.append("░" * (BAR_WIDTH - filled), style="dim")
+        line.append(f" {unit} {done:,}/{total:,} {fraction:.0%}")
+    else:
+        line.append(f"{unit} {done:,}")
+    return line
+
+
+def _status_line(view: PipelineView) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis", end="")
+    status_style = {"running": "bold green", "interrupted": "bold yellow", "done": "bold",
+                    "error": "bold red", "crashed": "bold red"}.get(view.status, "bold")
+    line.append(one_line(view.status, 20), style=status_style)
+    started = parse_time(view.started_at)
+    if started is not None:
+        end = parse_time(view.finished_at) if view.status != "running" else None
+        end = end or view.now or datetime.now(timezone.utc)
+        line.append(f"  elapsed {elapsed_text((end - started).total_seconds())}")
+    if view.awaiting_approval:
+        line.append("  ")
+        line.append(" awaiting approval: press a ", style="bold reverse yellow")
+    if view.waiting:
+        service = one_line(view.waiting.get("service") or "service", 20)
+        reason = one_line(view.waiting.get("reason") or "rate-limited", 40)
+        line.append("  ")
+        line.append(f" {service} {reason} until {clock_time(view.waiting.get('until'))} ",
+                    style="bold reverse magenta")
+    if view.error:
+        line.append("  ")
+        line.append(one_line(view.error, 200), style="red")
+    return line
+
+
+class StagePipeline(Widget):
+    """Shows a PipelineView; `show(view)` repaints only when the rendering changes."""
+
+    DEFAULT_CSS = """
+    StagePipeline { height: 3; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._text = render_pipeline(PipelineView())
+
+    def show(self, view: PipelineView) -> None:
+        text = render_pipeline(view)
+        if text != self._text:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
