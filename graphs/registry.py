@@ -51,6 +51,10 @@ ACTIVE = "running"
 STATUSES = ("running", "interrupted", "done", "error", "crashed", "stopped")
 
 
+class ThreadBusy(Exception):
+    """Another live process is running this thread."""
+
+
 @dataclass
 class ThreadRow:
     thread_id: str
@@ -197,8 +201,16 @@ class RunRecorder:
         self._last_beat = 0.0
 
     def start(self, *, goal: str | None, sandbox: bool, offline: bool) -> None:
+        """Claim the thread for this process; refuse if another live process runs it."""
         now = time.time()
         with self.conn:
+            self.conn.execute("BEGIN IMMEDIATE")
+            row = self.conn.execute("SELECT status, heartbeat, pid, host FROM runs WHERE thread_id = ?",
+                                    (self.thread_id,)).fetchone()
+            if row and effective_status(*row, now=now) == ACTIVE and not (
+                    row[2] == os.getpid() and row[3] == HOST):
+                raise ThreadBusy(f"thread {self.thread_id} is already running "
+                                 f"(pid {row[2]} on {row[3]})")
             self.conn.execute(
                 "INSERT INTO runs (thread_id, graph, goal, status, started_at, updated_at, heartbeat,"
                 " pid, host, sandbox, offline) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)"

@@ -1,0 +1,133 @@
+"""`cmo`: the console with no arguments, headless commands for scripts and SSH otherwise.
+
+Every command takes --config and --db, and --json for machine-readable output. Operator mistakes
+(bad config, unknown thread, malformed approval, locked database) print one clear message on
+stderr and exit non-zero; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+EXIT_REFUSED = 4
+
+
+class CliError(Exception):
+    """An operator-facing failure: message to stderr, the given exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_REFUSED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", metavar="PATH", default=default,
+                        help="config file (default: ./config.yaml, else the embedded defaults)")
+    parser.add_argument("--db", metavar="PATH", default=default,
+                        help="SQLite database (default: storage.db from the config)")
+    parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="machine-readable output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmo", description="Operator console for the CMO outbound and marketing-team graphs. "
+        "Without a command, opens the terminal console.")
+    _common(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        _common(child, top=False)
+        return child
+
+    run = command("run", "start (or continue) a run; stops at the approval step or the end")
+    run.add_argument("graph", choices=["cmo", "marketing"])
+    run.add_argument("--goal", required=True, help="what the run should achieve")
+    run.add_argument("--thread", metavar="ID", help="thread id (default: a new one)")
+    run.add_argument("--icp-json", metavar="JSON", help="ICP overrides as a JSON object")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+
+    command("threads", "list every thread in the database")
+
+    history = command("history", "checkpoints of a thread, newest first, paged")
+    history.add_argument("thread")
+    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--before", metavar="CHECKPOINT", help="page: checkpoints older than this")
+
+    show = command("show", "the state values of a thread at its newest (or a given) checkpoint")
+    show.add_argument("thread")
+    show.add_argument("--checkpoint", metavar="ID")
+    show.add_argument("--field", metavar="KEY", help="only this state key")
+
+    approve = command("approve", "answer a thread's approval step, then run to the end")
+    approve.add_argument("thread")
+    choice = approve.add_mutually_exclusive_group(required=True)
+    choice.add_argument("--all", action="store_true", help="approve every sendable draft")
+    choice.add_argument("--approve", metavar="IDS", help="comma-separated draft ids to approve")
+    choice.add_argument("--answer-file", metavar="PATH",
+                        help="an Agent Inbox answer as JSON ('-' for stdin)")
+    approve.add_argument("--reject", metavar="IDS", default="",
+                         help="comma-separated draft ids to reject")
+    approve.add_argument("--reject-rest", action="store_true",
+                         help="reject every draft not named by --approve/--reject")
+    approve.add_argument("--by", default=None, help="who decided (default: $USER)")
+    approve.add_argument("--quiet", action="store_true")
+
+    resume = command("resume", "continue a stopped or crashed thread from its newest checkpoint")
+    resume.add_argument("thread")
+    resume.add_argument("--checkpoint", metavar="ID",
+                        help="continue from this checkpoint instead (a fork)")
+    resume.add_argument("--fork-to", metavar="THREAD", help=argparse.SUPPRESS)
+    resume.add_argument("--quiet", action="store_true")
+
+    prune = command("prune", "keep the newest N checkpoints per thread, then VACUUM")
+    prune.add_argument("--keep", type=int, required=True, metavar="N")
+    prune.add_argument("thread", nargs="?")
+
+    delete = command("delete", "delete a thread and its checkpoints")
+    delete.add_argument("thread")
+
+    config = command("config", "configuration commands")
+    config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    validate = config_sub.add_parser("validate", help="validate a config file")
+    validate.add_argument("path", nargs="?", help="the file (default: --config or ./config.yaml)")
+    validate.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from console import commands
+
+    try:
+        if args.command is None:
+            return commands.open_console(args)
+        handler = getattr(commands, f"cmd_{args.command}")
+        return handler(args) or 0
+    except CliError as exc:
+        print(f"cmo: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("cmo: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    # Run through the imported module so its exception classes are the ones commands raise.
+    from console.cli import main as _main
+
+    sys.exit(_main())

@@ -1,0 +1,186 @@
+"""Run either graph on the SQLite checkpointer, keeping the run registry fresh.
+
+One entry point for starting, continuing, resuming, answering an interrupt and forking, so the CLI,
+the console's child processes and the tests all run graphs the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from graphs.config import Config
+from graphs.registry import RunRecorder, ThreadBusy
+
+GRAPH_MODULES = {"cmo": "graphs.cmo.graph", "marketing": "graphs.marketing_team.graph"}
+PROGRESS_INTERVAL = 0.25  # seconds between registry writes of streamed progress
+
+EventSink = Callable[[dict], None]
+
+
+class RunRefused(Exception):
+    """The run cannot start (busy thread, unknown graph, nothing to resume)."""
+
+
+@dataclass
+class RunOutcome:
+    thread_id: str
+    graph: str
+    status: str                      # interrupted | done | stopped | error
+    summary: dict = field(default_factory=dict)
+    interrupts: list[dict] = field(default_factory=list)
+    error: str | None = None
+    checkpoint_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def graph_module(kind: str):
+    if kind not in GRAPH_MODULES:
+        raise RunRefused(f"unknown graph {kind!r}: choose one of {', '.join(GRAPH_MODULES)}")
+    return importlib.import_module(GRAPH_MODULES[kind])
+
+
+async def _make_context(module, cfg: Config, db_path: str, env: Mapping[str, str] | None,
+                        transport: Any) -> Any:
+    if transport is not None:
+        return await module.make_context(cfg, db_path, env, transport=transport)
+    return await module.make_context(cfg, db_path, env)
+
+
+async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None = None,
+                    resume: Any = None, checkpoint_id: str | None = None,
+                    db_path: str | os.PathLike | None = None, env: Mapping[str, str] | None = None,
+                    transport: Any = None, on_event: EventSink | None = None,
+                    created_by: str = "cli") -> RunOutcome:
+    """Start (goal), answer an interrupt (resume), or continue (neither) a thread.
+
+    With `checkpoint_id` the run continues from that checkpoint: a fork when it is not the newest.
+    """
+    from langgraph.types import Command
+
+    from graphs.checkpoint import open_saver
+
+    module = graph_module(kind)
+    db_path = str(db_path or cfg.storage.db)
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    recorder = RunRecorder(db_path, thread_id, kind)
+    try:
+        recorder.start(goal=goal, sandbox=cfg.github_is_sandbox(env),
+                       offline=cfg.llm.provider == "template")
+    except ThreadBusy as exc:
+        recorder.close()
+        raise RunRefused(str(exc)) from None
+    ctx = None
+    try:
+        ctx = await _make_context(module, cfg, db_path, env, transport)
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        config = {"configurable": configurable, "recursion_limit": _recursion_limit(kind, cfg)}
+        async with open_saver(db_path) as saver:
+            graph = module.build_graph().compile(checkpointer=saver)
+            if resume is not None:
+                graph_input: Any = Command(resume=resume)
+            elif goal is not None:
+                graph_input = module.initial_input(cfg, goal, thread_id, created_by) \
+                    if kind == "cmo" else module.initial_input(cfg, goal, thread_id)
+            else:
+                snapshot = await graph.aget_state(config)
+                if not snapshot.values and not snapshot.next:
+                    raise RunRefused(f"thread {thread_id} has no checkpoint to resume from")
+                graph_input = None
+            outcome = await _stream(kind, module, graph, graph_input, config, ctx, recorder, on_event)
+            return outcome
+    except RunRefused as exc:
+        recorder.update(status="stopped", error=str(exc))
+        raise
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        recorder.update(status="stopped", waiting=None)
+        raise
+    except Exception as exc:  # the run failed: record it so consoles show it, then re-raise
+        recorder.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000], waiting=None)
+        raise
+    finally:
+        if ctx is not None and hasattr(ctx, "aclose"):
+            await ctx.aclose()
+        elif ctx is not None and getattr(ctx, "services", None) is not None:
+            await ctx.services.aclose()
+        recorder.close()
+
+
+def _recursion_limit(kind: str, cfg: Config) -> int:
+    if kind == "marketing":
+        return cfg.marketing.max_turns * 2 + 10
+    return cfg.limits.max_steps + 5
+
+
+async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRecorder,
+                  on_event: EventSink | None) -> RunOutcome:
+    last_write = 0.0
+    pending: dict[str, Any] = {}
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            recorder.heartbeat()
+
+    beater = asyncio.create_task(beat())
+    try:
+        async for mode, data in graph.astream(graph_input, config, context=ctx,
+                                              stream_mode=["updates", "custom"]):
+            if mode == "custom" and isinstance(data, dict):
+                kind_of = data.get("kind")
+                if kind_of in ("progress", "waiting", "rate"):
+                    pending[kind_of] = data
+                if kind_of == "progress":
+                    pending["waiting"] = None
+                if on_event:
+                    on_event(data)
+            elif mode == "updates" and isinstance(data, dict):
+                for node in data:
+                    if node == "__interrupt__":
+                        continue
+                    snapshot = await graph.aget_state(config)
+                    summary = module.summarize_state(snapshot.values or {})
+                    pending["stage"] = summary.get("stage") or node
+                    pending["counts"] = summary
+                    if on_event:
+                        on_event({"kind": "node", "node": node, "summary": summary})
+            now = time.monotonic()
+            if pending and (now - last_write >= PROGRESS_INTERVAL or "counts" in pending):
+                _flush(recorder, pending)
+                last_write = now
+        if pending:
+            _flush(recorder, pending)
+    finally:
+        beater.cancel()
+    snapshot = await graph.aget_state(config)
+    summary = module.summarize_state(snapshot.values or {})
+    interrupts = [{"id": item.id, "value": item.value} for item in snapshot.interrupts or ()]
+    status = "interrupted" if interrupts else ("stopped" if snapshot.next else "done")
+    if status == "done" and summary.get("error"):
+        status = "error"
+    recorder.update(status=status, stage=summary.get("stage") or "", counts=summary, waiting=None,
+                    error=summary.get("error"))
+    if on_event:
+        on_event({"kind": "finished", "status": status, "summary": summary})
+    return RunOutcome(thread_id=config["configurable"]["thread_id"], graph=kind, status=status,
+                      summary=summary, interrupts=interrupts,
+                      checkpoint_id=snapshot.config["configurable"].get("checkpoint_id"))
+
+
+def _flush(recorder: RunRecorder, pending: dict[str, Any]) -> None:
+    fields = {}
+    for key in ("stage", "counts", "progress", "waiting", "rate"):
+        if key in pending:
+            fields[key] = pending[key]
+    pending.clear()
+    if fields:
+        recorder.update(**fields)
