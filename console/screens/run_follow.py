@@ -87,12 +87,7 @@ class RunFollowScreen(Screen):
     def _poll_worker(self, db_path: Any, seen_checkpoint: str | None) -> None:
         row = state = checkpoint_id = problem = None
         try:
-            row = registry.get_thread(db_path, self.thread_id)
-            from graphs import inspect as graph_inspect  # loads langgraph: keep it off first paint
-
-            checkpoint_id = graph_inspect.latest_checkpoint_id(db_path, self.thread_id)
-            if checkpoint_id is not None and checkpoint_id != seen_checkpoint:
-                state = graph_inspect.thread_state(db_path, self.thread_id, checkpoint_id)
+            row, state, checkpoint_id = read_run(db_path, self.thread_id, seen_checkpoint)
         except Exception as exc:  # shown on the dashboard; the next pass tries again
             problem = f"{type(exc).__name__}: {exc}"
         self.post_message(self.Polled(row, state, checkpoint_id, problem))
@@ -137,6 +132,18 @@ class RunFollowScreen(Screen):
 
     def show_problem(self, problem: str | None) -> None:
         """Show or clear a polling problem (database locked, unreadable checkpoint)."""
+
+
+def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None) -> tuple[Any, Any, str | None]:
+    """One polling pass (runs in a thread): (registry row, state if the checkpoint changed, id)."""
+    row = registry.get_thread(db_path, thread_id)
+    from graphs import inspect as graph_inspect  # loads langgraph: keep it off the first paint
+
+    state = None
+    checkpoint_id = graph_inspect.latest_checkpoint_id(db_path, thread_id)
+    if checkpoint_id is not None and checkpoint_id != seen_checkpoint:
+        state = graph_inspect.thread_state(db_path, thread_id, checkpoint_id)
+    return row, state, checkpoint_id
 
 
 def values_of(state: Any) -> dict:

@@ -45,8 +45,7 @@ def render_graph(hub: str, workers: Sequence[str], active: Iterable[str] = (),
     text.append(" ─▶ ", style="dim")
     text.append("FINISH", style="bold green" if finished else "dim")
     text.append("\n")
-    text.append("   ┌" + "─" * max(0, len(hub) + 1) + "┴" + "─" * 8 + "┐ (routes to one worker, "
-                "each returns)\n", style="dim")
+    text.append(" " * 9 + "↕ hands work to one worker at a time; each reports back\n", style="dim")
     for index, worker in enumerate(workers):
         if index:
             text.append("  ")
@@ -62,15 +61,15 @@ class GraphView(Widget):
     def __init__(self, hub: str = DEFAULT_HUB, workers: Sequence[str] = DEFAULT_WORKERS, *,
                  name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self.hub = hub
-        self.workers = tuple(workers)
+        self.hub_node = hub
+        self.worker_nodes = tuple(workers)
         self.active: tuple[str, ...] = ()
         self.completed: tuple[str, ...] = ()
         self.finished = False
 
     def set_nodes(self, hub: str, workers: Sequence[str]) -> None:
-        if (hub, tuple(workers)) != (self.hub, self.workers):
-            self.hub, self.workers = hub, tuple(workers)
+        if (hub, tuple(workers)) != (self.hub_node, self.worker_nodes):
+            self.hub_node, self.worker_nodes = hub, tuple(workers)
             self.refresh()
 
     def show(self, active: Iterable[str], completed: Iterable[str], finished: bool = False) -> None:
@@ -80,4 +79,4 @@ class GraphView(Widget):
             self.refresh()
 
     def render(self) -> Text:
-        return render_graph(self.hub, self.workers, self.active, self.completed, self.finished)
+        return render_graph(self.hub_node, self.worker_nodes, self.active, self.completed, self.finished)

@@ -83,7 +83,7 @@ class PipelineView:
 
 def render_pipeline(view: PipelineView) -> Text:
     current = stage_index(view.stage)
-    finished = view.status == "done"
+    finished = view.status == "done" or one_line(view.stage or "").lower().startswith("complet")
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     for index, name in enumerate(STAGES):
         if index:

@@ -57,13 +57,13 @@ class RateSparkline(Vertical):
         self._last = reading
         self.samples.append(remaining)
         label = Text(no_wrap=True, overflow="ellipsis", end="")
-        label.append(f"{self.service} rate ")
+        label.append(f"{self.service} ")
         low = limit and remaining < limit * 0.1
         label.append(f"{remaining:,}", style="bold red" if low else "bold")
         if limit:
             label.append(f"/{limit:,}")
         if rate.get("reset") is not None:
-            label.append(f" resets {clock_time(rate.get('reset'))}", style="dim")
+            label.append(f" reset {clock_time(rate.get('reset'))}", style="dim")
         self.query_one(Static).update(label)
         self.query_one(Sparkline).data = list(self.samples)
         return True

@@ -75,7 +75,7 @@ def render_message(message: Any) -> Text:
     style = ROLE_STYLES.get(kind, "bold") if who in ("user", "assistant", kind) else agent_style(who)
     text = Text(end="")
     text.append(who, style=style)
-    if who != kind:
+    if who != kind and kind in ("ai", "tool"):
         text.append(f" ({kind})", style="dim")
     text.append("\n")
     text.append(message_text(message) or "(empty)")

@@ -1,0 +1,205 @@
+"""The marketing-team run dashboard: transcript, Supervisor routing trail, the graph with the
+active node, completed agents, error_count, and a follow-up goal sent on the same thread."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Input, Static
+
+from console.screens.run_follow import RunFollowScreen, as_dict, as_list, values_of
+from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
+from console.widgets.keyed_table import literal
+from console.widgets.transcript import Transcript, message_type, speaker
+from graphs.text import one_line
+
+TRAIL_MAX_STEPS = 40
+GOAL_MAX_CHARS = 2000
+
+
+def graph_nodes() -> tuple[str, tuple[str, ...]]:
+    """(hub, workers) read from the marketing graph itself; the defaults if it cannot be built."""
+    try:
+        from graphs.marketing_team.graph import build_graph
+
+        drawable = build_graph().compile().get_graph()
+        names = [node_id for node_id in drawable.nodes if not node_id.startswith("__")]
+        edges = [(edge.source, edge.target) for edge in drawable.edges]
+    except Exception:
+        return DEFAULT_HUB, DEFAULT_WORKERS
+    if not names:
+        return DEFAULT_HUB, DEFAULT_WORKERS
+    hub = next((name for name in names if "supervisor" in name.lower()), None)
+    if hub is None:
+        hub = max(names, key=lambda name: sum(name in edge for edge in edges))
+    return hub, tuple(name for name in names if name != hub)
+
+
+def routing_trail(values: dict, hub: str) -> list[str]:
+    """The order in which the Supervisor handed work out: the named agent messages in order,
+    then the Supervisor's pending choice (`next`, e.g. FINISH)."""
+    trail: list[str] = []
+    for message in as_list(values.get("messages")):
+        if message_type(message) == "tool":
+            continue
+        name = speaker(message)
+        if name in ("user", "assistant") or node_key(name) == node_key(hub):
+            continue
+        if not trail or trail[-1] != name:
+            trail.append(name)
+    pending = one_line(values.get("next") or "", 40)
+    if pending and (not trail or node_key(trail[-1]) != node_key(pending)):
+        trail.append(pending)
+    return trail
+
+
+def render_trail(trail: list[str]) -> Text:
+    text = Text(end="")
+    text.append("Routing\n", style="bold")
+    if not trail:
+        text.append("(no routing yet)", style="dim")
+        return text
+    shown = trail[-TRAIL_MAX_STEPS:]
+    if len(trail) > len(shown):
+        text.append(f"… {len(trail) - len(shown)} earlier\n", style="dim")
+    for index, name in enumerate(shown):
+        last = index == len(shown) - 1
+        text.append("→ " if index else "  ", style="dim")
+        text.append(one_line(name, 30), style="bold yellow" if last else "")
+        if not last:
+            text.append("\n")
+    return text
+
+
+def render_facts(values: dict, row: Any) -> Text:
+    text = Text(end="")
+    status = one_line(getattr(row, "status", None) or "unknown", 20)
+    text.append("status ", style="dim")
+    text.append(status + "\n", style="bold")
+    errors = values.get("error_count")
+    text.append("errors ", style="dim")
+    text.append(f"{errors if isinstance(errors, int) else 0}\n",
+                style="bold red" if isinstance(errors, int) and errors else "")
+    campaign = values.get("current_campaign_id")
+    if campaign:
+        text.append("campaign ", style="dim")
+        text.append(one_line(campaign, 40) + "\n")
+    brand = as_dict(values.get("brand_identity"))
+    if brand:
+        text.append("brand ", style="dim")
+        text.append(one_line(brand.get("name") or brand.get("brand") or ", ".join(brand), 40) + "\n")
+    completed = [one_line(name, 30) for name in as_list(values.get("completed_agents"))]
+    text.append("done ", style="dim")
+    text.append(", ".join(completed) if completed else "-", style="green")
+    if getattr(row, "error", None):
+        text.append("\n")
+        text.append(one_line(row.error, 200), style="red")
+    return text
+
+
+class MarketingDashboard(RunFollowScreen):
+    CSS_PATH = "marketing_dashboard.tcss"
+    BINDINGS = [
+        Binding("i", "focus_goal", "Follow-up"),
+        Binding("t", "focus_transcript", "Transcript"),
+    ]
+
+    def __init__(self, thread_id: str, **kwargs: Any) -> None:
+        super().__init__(thread_id, **kwargs)
+        self.hub = DEFAULT_HUB
+        self.launched: list[Any] = []  # keep the child handles: dropping a live Popen warns
+
+    def compose(self) -> ComposeResult:
+        yield Static(literal(f"Marketing team run {self.thread_id}"), id="title")
+        yield GraphView(id="graph")
+        with Horizontal(id="body"):
+            yield Transcript(id="transcript")
+            with VerticalScroll(id="side"):
+                yield Static(render_trail([]), id="trail")
+                yield Static(Text(""), id="facts")
+        yield Static("", id="problem")
+        yield Input(placeholder="follow-up goal for this thread (Enter sends)", id="goal",
+                    max_length=GOAL_MAX_CHARS)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._load_graph_nodes()
+
+    @work(thread=True, exclusive=True, group="graph-nodes", exit_on_error=False)
+    def _load_graph_nodes(self) -> None:
+        hub, workers = graph_nodes()
+        self.app.call_from_thread(self._set_graph_nodes, hub, workers)
+
+    def _set_graph_nodes(self, hub: str, workers: tuple[str, ...]) -> None:
+        self.hub = hub
+        self.query_one(GraphView).set_nodes(hub, workers)
+        if self.state is not None:
+            self.show_state(self.state)
+
+    # -- painting ------------------------------------------------------------------------------
+
+    def show_row(self, row: Any) -> None:
+        self.query_one("#facts", Static).update(render_facts(values_of(self.state), row))
+
+    def show_state(self, state: Any) -> None:
+        values = values_of(state)
+        self.query_one(Transcript).show_messages(as_list(values.get("messages")))
+        self.query_one("#trail", Static).update(render_trail(routing_trail(values, self.hub)))
+        pending = tuple(getattr(state, "next", ()) or ())
+        completed = as_list(values.get("completed_agents"))
+        finished = not pending and one_line(values.get("next") or "").upper() == "FINISH"
+        self.query_one(GraphView).show(pending, completed, finished)
+
+    def show_problem(self, problem: str | None) -> None:
+        widget = self.query_one("#problem", Static)
+        widget.display = bool(problem)
+        if problem:
+            widget.update(literal(f"cannot read the run: {problem}", 300))
+
+    # -- follow-up goal ------------------------------------------------------------------------
+
+    @on(Input.Submitted, "#goal")
+    def send_follow_up(self, event: Input.Submitted) -> None:
+        goal = event.value.strip()
+        if not goal:
+            return
+        if getattr(self.row, "status", None) == "running":
+            self.notify("The team is still working on this thread; send the follow-up when it "
+                        "has finished.", severity="warning", markup=False)
+            return
+        event.input.value = ""
+        self._spawn_follow_up(goal)
+
+    @work(thread=True, group="follow-up", exit_on_error=False)
+    def _spawn_follow_up(self, goal: str) -> None:
+        from graphs.launch import spawn_run
+
+        try:
+            launched = spawn_run("marketing", goal, thread_id=self.thread_id,
+                      config_path=getattr(self.app, "config_path", None), db_path=self.app.db_path)
+        except Exception as exc:
+            message, severity = f"could not start the follow-up: {one_line(exc, 200)}", "error"
+        else:
+            self.launched.append(launched)
+            message, severity = "follow-up sent; the team is working on it", "information"
+        self.app.call_from_thread(self.notify, message, severity=severity, markup=False)
+        self.app.call_from_thread(self.action_poll_now)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def action_focus_goal(self) -> None:
+        self.query_one("#goal", Input).focus()
+
+    def action_focus_transcript(self) -> None:
+        self.query_one(Transcript).focus()
+
+    def action_back(self) -> None:
+        if isinstance(self.focused, Input):
+            self.action_focus_transcript()
+            return
+        super().action_back()
