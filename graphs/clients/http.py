@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+from collections import deque
 from typing import Any, Callable
 
 import httpx
@@ -57,9 +58,11 @@ def make_http_client(transport: httpx.AsyncBaseTransport | None = None,
 
 
 class RateLimiter:
-    """A token bucket: at most `per_period` acquisitions per `period_seconds`, bursts included.
+    """At most `per_period` acquisitions in any window of `period_seconds` (a sliding log).
 
-    Time comes from `graphs.clock`, waiting from `graphs.clock.sleep`. Waiters are served in order.
+    Stricter than a token bucket (which lets up to twice the budget through across a window
+    boundary). Time comes from `graphs.clock`, waiting from `graphs.clock.sleep`; waiters are
+    served in order.
     """
 
     def __init__(self, per_period: int, period_seconds: float) -> None:
@@ -67,22 +70,10 @@ class RateLimiter:
             raise ValueError("per_period and period_seconds must be positive")
         self.per_period = per_period
         self.period_seconds = float(period_seconds)
-        self.tokens = float(per_period)
         self.acquired = 0
-        self._updated: float | None = None
+        self._stamps: deque[float] = deque()
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def rate(self) -> float:
-        return self.per_period / self.period_seconds
-
-    def _refill(self) -> None:
-        current = clock.timestamp()
-        if self._updated is not None and current > self._updated:
-            self.tokens = min(float(self.per_period),
-                              self.tokens + (current - self._updated) * self.rate)
-        self._updated = current
 
     def _get_lock(self) -> asyncio.Lock:
         # A client may outlive one event loop (tests, CLI then console): one lock per loop.
@@ -94,12 +85,14 @@ class RateLimiter:
     async def acquire(self) -> None:
         async with self._get_lock():
             while True:
-                self._refill()
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                current = clock.timestamp()
+                while self._stamps and self._stamps[0] <= current - self.period_seconds:
+                    self._stamps.popleft()
+                if len(self._stamps) < self.per_period:
+                    self._stamps.append(current)
                     self.acquired += 1
                     return
-                await clock.sleep((1 - self.tokens) / self.rate)
+                await clock.sleep(self._stamps[0] + self.period_seconds - current)
 
 
 def _int_header(headers: httpx.Headers, name: str) -> int | None:

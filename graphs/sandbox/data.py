@@ -80,6 +80,13 @@ class SandboxData:
     repos: list[dict] = field(default_factory=list)                 # GitHub search items
     users: dict[str, dict] = field(default_factory=dict)            # login -> REST user
     contributors: dict[str, list[dict]] = field(default_factory=dict)  # full_name -> list
+    _by_lower: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
+
+    def user(self, login: str) -> dict | None:
+        """A user by login, case-insensitively (as GitHub matches logins)."""
+        if len(self._by_lower) != len(self.users):
+            self._by_lower = {known.lower(): record for known, record in self.users.items()}
+        return self._by_lower.get(login.lower())
 
     @classmethod
     def generate(cls, seed: int = 7, *, repo_count: int = 50, people_count: int = 300,

@@ -129,10 +129,8 @@ def contributors(data: SandboxData, full_name: str, params: dict) -> tuple[int, 
 
 
 def user(data: SandboxData, login: str) -> tuple[int, dict]:
-    for known, record in data.users.items():
-        if known.lower() == login.lower():
-            return 200, record
-    return _error(404, "Not Found")
+    record = data.user(login)
+    return (200, record) if record is not None else _error(404, "Not Found")
 
 
 # -- GraphQL user(login:) batches ---------------------------------------------------------------
