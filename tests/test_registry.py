@@ -1,0 +1,66 @@
+"""The run registry: claims, heartbeats, crash detection, listing threads from other tools."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from graphs import registry
+from graphs.registry import RunRecorder, ThreadBusy, get_thread, list_threads
+
+
+def test_recorder_row_round_trips(tmp_path):
+    db = tmp_path / "db.sqlite"
+    rec = RunRecorder(db, "cmo-1", "cmo")
+    rec.start(goal="find [/x] people", sandbox=True, offline=True)
+    rec.update(stage="enrich", progress={"stage": "enrich", "done": 5, "total": 10},
+               counts={"repos": 3})
+    row = get_thread(db, "cmo-1")
+    assert row.status == "running" and row.stage == "enrich" and row.sandbox and row.offline
+    assert row.goal == "find [/x] people" and row.counts == {"repos": 3}
+    assert row.progress["done"] == 5 and row.version >= 1
+    rec.update(status="interrupted")
+    assert get_thread(db, "cmo-1").status == "interrupted"
+    rec.close()
+
+
+def test_second_live_process_cannot_claim_a_running_thread(tmp_path):
+    db = tmp_path / "db.sqlite"
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    try:
+        conn = sqlite3.connect(db)
+        registry.ensure(conn)
+        conn.execute("INSERT INTO runs (thread_id, graph, status, started_at, updated_at, heartbeat,"
+                     " pid, host) VALUES ('t', 'cmo', 'running', 'x', 'x', ?, ?, ?)",
+                     (time.time(), child.pid, registry.HOST))
+        conn.commit()
+        with pytest.raises(ThreadBusy):
+            RunRecorder(db, "t", "cmo").start(goal=None, sandbox=True, offline=True)
+    finally:
+        child.stdin.close()
+        child.wait()
+    # The owner is gone: the thread now shows as crashed and can be claimed.
+    assert get_thread(db, "t").status == "crashed"
+    RunRecorder(db, "t", "cmo").start(goal=None, sandbox=True, offline=True)
+    assert get_thread(db, "t").status == "running"
+
+
+def test_stale_heartbeat_from_another_host_is_crashed():
+    assert registry.effective_status("running", time.time() - 60, 1, "elsewhere") == "crashed"
+    assert registry.effective_status("running", time.time(), 1, "elsewhere") == "running"
+    assert registry.effective_status("done", 0, None, None) == "done"
+
+
+def test_threads_without_registry_rows_are_listed(tmp_path):
+    db = tmp_path / "db.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE checkpoints (thread_id TEXT, checkpoint_ns TEXT, checkpoint_id TEXT)")
+    conn.execute("INSERT INTO checkpoints VALUES ('mkt-x', '', 'a'), ('other', '', 'b')")
+    conn.commit()
+    rows = {row.thread_id: row for row in list_threads(db)}
+    assert rows["mkt-x"].graph == "marketing" and rows["other"].status == "stopped"
+    assert list_threads(tmp_path / "absent.sqlite") == []
