@@ -47,11 +47,14 @@ class Recorder:
         self.handle_inner = handle
         self.requests: list[httpx.Request] = []
         self.times: list[float] = []
+        self.statuses: list[int] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         self.times.append(clock.timestamp())
-        return self.handle_inner(request)
+        response = self.handle_inner(request)
+        self.statuses.append(response.status_code)
+        return response
 
 
 def http_service(base_url: str, *, name: str = "github", timeout: float = 5.0,
