@@ -1,0 +1,1 @@
+"""Console screens, one per module, each with its .tcss beside it."""
