@@ -1,0 +1,1 @@
+"""The marketing team: a supervisor routing four workers over a campaign store."""

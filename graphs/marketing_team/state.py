@@ -1,0 +1,46 @@
+"""MarketingState: the seed's two fields plus its optional extensions, all plain data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langgraph.graph.message import add_messages
+
+WORKERS = ("Strategist", "CampaignManager", "Researcher", "ContentCreator")
+FINISH = "FINISH"
+ROUTES = WORKERS + (FINISH,)
+SUPERVISOR = "Supervisor"
+# The order the deterministic fallback (and the offline model) works through.
+DEFAULT_ORDER = ("Researcher", "Strategist", "CampaignManager", "ContentCreator")
+
+
+class MarketingState(TypedDict, total=False):
+    messages: Annotated[list, add_messages]   # append-only transcript (LangChain messages)
+    next: str                                  # set by the Supervisor only
+    current_campaign_id: str
+    brand_identity: dict
+    error_count: int
+    completed_agents: list[str]
+    supervisor_turns: int                      # turns in the current goal (the loop cap)
+    routing_trail: list[str]                   # every decision of the current goal
+    finish_reason: str
+    model: dict                                # {"name", "offline"} of the model that routes
+
+
+def fallback_route(completed: list[str] | tuple[str, ...]) -> str:
+    """The deterministic decision when the model's answer is unusable: next undone worker."""
+    for agent in DEFAULT_ORDER:
+        if agent not in completed:
+            return agent
+    return FINISH
+
+
+def is_plain(value: Any) -> bool:
+    """JSON-like data (what every non-message channel must hold)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, list):
+        return all(is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and is_plain(v) for k, v in value.items())
+    return False
