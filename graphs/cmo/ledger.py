@@ -1,0 +1,229 @@
+"""The send ledger: exactly-once execution of approved drafts, across retries, resumes and kills.
+
+One row per (thread_id, draft_id, service), in the run database. The protocol, per service:
+
+1. `claim_many` (one committed `BEGIN IMMEDIATE` transaction) turns each draft into
+   * `already` - the row says `sent`: never call the vendor again;
+   * `new`     - no row (or a `skipped` one that now fits under the daily cap): row -> `pending`;
+   * `resend`  - the row is `pending`/`failed`: an earlier attempt may have reached the vendor
+                 (the process died between the call and `mark`), so the caller may only repeat
+                 it through the vendor's own de-duplication (Instantly skip_if_in_campaign,
+                 Attio upsert by email, Linear's client-chosen issue id);
+   * `capped`  - the daily cap is reached: row -> `skipped`, detail "daily cap".
+2. the vendor call;
+3. `mark` -> `sent` / `failed` / `skipped` (committed at once).
+
+The daily cap counts `pending` and `sent` rows of the capped services (Instantly and the dry-run
+outbox) claimed on the same UTC day, across every thread in the file, inside the same
+transaction that claims, so two processes can never both take the last slot.
+
+Nodes use `AsyncLedger`: every call runs in a worker thread. A blocking SQLite call on the event
+loop would deadlock with the checkpointer (aiosqlite needs the loop to commit the write whose
+lock the call waits for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from graphs import clock
+from graphs import db as dbmod
+
+CAPPED_SERVICES = ("instantly", "outbox")
+DAILY_CAP = "daily cap"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS send_ledger (
+    thread_id  TEXT NOT NULL,
+    draft_id   TEXT NOT NULL,
+    service    TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'skipped', 'failed')),
+    email      TEXT NOT NULL DEFAULT '',
+    day        TEXT NOT NULL,
+    payload    TEXT NOT NULL DEFAULT '{}',
+    detail     TEXT NOT NULL DEFAULT '',
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (thread_id, draft_id, service)
+);
+CREATE INDEX IF NOT EXISTS send_ledger_day ON send_ledger (day, service, status);
+"""
+
+
+def _locked(method):
+    @functools.wraps(method)
+    def wrapper(self: "Ledger", *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Claim:
+    draft_id: str
+    outcome: str  # new | resend | already | capped
+
+    @property
+    def must_send(self) -> bool:
+        return self.outcome in ("new", "resend")
+
+
+class Ledger:
+    def __init__(self, db_path: str | Path) -> None:
+        self.conn = dbmod.connect(db_path)
+        self.conn.isolation_level = None  # explicit transactions below
+        self.conn.row_factory = sqlite3.Row
+        self.lock = threading.RLock()  # one connection, used from worker threads in turn
+        with self.lock:
+            self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- claiming -------------------------------------------------------------------------------
+    @_locked
+    def sent_today(self, day: str | None = None) -> int:
+        day = day or clock.now().date().isoformat()
+        marks = ",".join("?" * len(CAPPED_SERVICES))
+        row = self.conn.execute(
+            f"SELECT COUNT(*) FROM send_ledger WHERE day = ? AND service IN ({marks}) "
+            "AND status IN ('pending', 'sent')", (day, *CAPPED_SERVICES)).fetchone()
+        return int(row[0])
+
+    @_locked
+    def claim_many(self, thread_id: str, service: str, items: Iterable[tuple[str, str, dict]],
+                   daily_cap: int | None = None) -> list[Claim]:
+        """Claim (draft_id, email, payload) items for `service`, in order, in one transaction."""
+        now = clock.now_iso()
+        day = clock.now().date().isoformat()
+        capped = daily_cap is not None and service in CAPPED_SERVICES
+        claims: list[Claim] = []
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            used = self.sent_today(day) if capped else 0
+            for draft_id, email, payload in items:
+                row = self.conn.execute(
+                    "SELECT status FROM send_ledger WHERE thread_id=? AND draft_id=? AND service=?",
+                    (thread_id, draft_id, service)).fetchone()
+                status = row["status"] if row else None
+                if status == "sent":
+                    claims.append(Claim(draft_id, "already"))
+                    continue
+                if status in ("pending", "failed"):
+                    self.conn.execute(
+                        "UPDATE send_ledger SET status='pending', attempts=attempts+1, updated_at=? "
+                        "WHERE thread_id=? AND draft_id=? AND service=?",
+                        (now, thread_id, draft_id, service))
+                    claims.append(Claim(draft_id, "resend"))
+                    continue
+                over = capped and used >= daily_cap
+                self.conn.execute(
+                    "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, day, "
+                    "payload, detail, attempts, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (thread_id, draft_id, service) DO UPDATE SET status=excluded.status, "
+                    "day=excluded.day, payload=excluded.payload, detail=excluded.detail, "
+                    "attempts=attempts+excluded.attempts, updated_at=excluded.updated_at",
+                    (thread_id, draft_id, service, "skipped" if over else "pending", email, day,
+                     json.dumps(payload, sort_keys=True, ensure_ascii=False),
+                     DAILY_CAP if over else "", 0 if over else 1, now, now))
+                if over:
+                    claims.append(Claim(draft_id, "capped"))
+                else:
+                    used += 1 if capped else 0
+                    claims.append(Claim(draft_id, "new"))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return claims
+
+    def mark(self, thread_id: str, draft_id: str, service: str, status: str, detail: str = "") -> None:
+        self.mark_many(thread_id, service, [draft_id], status, detail)
+
+    @_locked
+    def mark_many(self, thread_id: str, service: str, draft_ids: Iterable[str], status: str,
+                  detail: str = "") -> None:
+        now = clock.now_iso()
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.executemany(
+                "UPDATE send_ledger SET status=?, detail=?, updated_at=? "
+                "WHERE thread_id=? AND draft_id=? AND service=?",
+                [(status, detail, now, thread_id, draft_id, service) for draft_id in draft_ids])
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # -- reading --------------------------------------------------------------------------------
+    @_locked
+    def rows(self, thread_id: str, service: str | None = None,
+             statuses: Iterable[str] | None = None) -> list[dict]:
+        sql = "SELECT * FROM send_ledger WHERE thread_id = ?"
+        params: list[Any] = [thread_id]
+        if service is not None:
+            sql += " AND service = ?"
+            params.append(service)
+        if statuses is not None:
+            statuses = list(statuses)
+            sql += f" AND status IN ({','.join('?' * len(statuses))})"
+            params += statuses
+        sql += " ORDER BY created_at, draft_id, service"
+        result = []
+        for row in self.conn.execute(sql, params).fetchall():
+            item = dict(row)
+            item["payload"] = json.loads(item["payload"])
+            result.append(item)
+        return result
+
+    @_locked
+    def counts(self, thread_id: str) -> dict[str, dict[str, int]]:
+        """{service: {status: count}} for one thread."""
+        out: dict[str, dict[str, int]] = {}
+        for service, status, count in self.conn.execute(
+                "SELECT service, status, COUNT(*) FROM send_ledger WHERE thread_id = ? "
+                "GROUP BY service, status", (thread_id,)).fetchall():
+            out.setdefault(service, {})[status] = count
+        return out
+
+
+class AsyncLedger:
+    """`Ledger` for async code: the same methods, awaited, each run in a worker thread."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @classmethod
+    async def open(cls, db_path: str | Path) -> "AsyncLedger":
+        return cls(await asyncio.to_thread(Ledger, db_path))
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.ledger, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(method, *args, **kwargs)
+        return call
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.ledger.close)
+
+    async def __aenter__(self) -> "AsyncLedger":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
