@@ -133,7 +133,8 @@ def vendor_message(response: httpx.Response) -> str:
         if isinstance(errors, list) and errors:
             first = errors[0]
             if isinstance(first, dict) and first.get("message"):
-                return str(first["message"])
+                detail = (first.get("extensions") or {}).get("userPresentableMessage")
+                return f"{first['message']}: {detail}" if detail else str(first["message"])
             return str(first)
     return response.text or response.reason_phrase
 
