@@ -103,9 +103,7 @@ class Progress:
             self._line(f"waiting for {event.get('service')}: {event.get('reason')} "
                        f"until {event.get('until')}")
         elif kind == "node":
-            summary = event.get("summary") or {}
-            counts = ", ".join(f"{k} {v}" for k, v in summary.items()
-                               if isinstance(v, int) and not isinstance(v, bool) and v)
+            counts = ", ".join(f"{k} {v}" for k, v in (event.get("counts") or {}).items() if v)
             self._line(f"{event.get('node')}: {counts}")
 
     def _line(self, text: str) -> None:

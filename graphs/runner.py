@@ -150,9 +150,10 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
                     snapshot = await graph.aget_state(config)
                     summary = module.summarize_state(snapshot.values or {})
                     pending["stage"] = summary.get("stage") or node
-                    pending["counts"] = summary
+                    pending["counts"] = _counts(summary)
                     if on_event:
-                        on_event({"kind": "node", "node": node, "summary": summary})
+                        on_event({"kind": "node", "node": node, "summary": summary,
+                                  "counts": pending["counts"]})
             now = time.monotonic()
             if pending and (now - last_write >= PROGRESS_INTERVAL or "counts" in pending):
                 _flush(recorder, pending)
@@ -167,13 +168,20 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
     status = "interrupted" if interrupts else ("stopped" if snapshot.next else "done")
     if status == "done" and summary.get("error"):
         status = "error"
-    recorder.update(status=status, stage=summary.get("stage") or "", counts=summary, waiting=None,
+    recorder.update(status=status, stage=summary.get("stage") or "", counts=_counts(summary),
+                    waiting=None,
                     error=summary.get("error"))
     if on_event:
         on_event({"kind": "finished", "status": status, "summary": summary})
     return RunOutcome(thread_id=config["configurable"]["thread_id"], graph=kind, status=status,
                       summary=summary, interrupts=interrupts,
                       checkpoint_id=snapshot.config["configurable"].get("checkpoint_id"))
+
+
+def _counts(summary: dict) -> dict:
+    """The flat numbers the runs list shows (graphs may nest them under "counts")."""
+    counts = summary.get("counts") if isinstance(summary.get("counts"), dict) else summary
+    return {k: v for k, v in counts.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def _flush(recorder: RunRecorder, pending: dict[str, Any]) -> None:
