@@ -34,7 +34,8 @@ def render_counters(counters: Mapping[str, Any], width: int = 40) -> Text:
             text.append("  ")
         text.append(f"{label} ", style="dim")
         text.append(f"{value:,}", style="bold red" if label == "errors" and value else "bold")
-    text.append("\napi ", style="dim")
+    if total_api is not None or services:
+        text.append("\napi ", style="dim")
     if total_api is not None:
         text.append(f"{total_api:,}", style="bold")
     for name, value in services:

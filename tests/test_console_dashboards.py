@@ -1,0 +1,376 @@
+"""Pilot tests of the CMO and marketing-team run dashboards and their widgets."""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime, timezone
+from io import StringIO
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+from textual.app import App, ComposeResult
+
+from console.screens import cmo_dashboard, run_follow
+from console.screens.cmo_dashboard import CmoDashboard
+from console.screens.marketing_dashboard import MarketingDashboard
+from console.widgets.history_log import HistoryLog, format_history
+from console.widgets.keyed_table import Column, KeyedTable
+from graphs.inspect import ThreadState
+from graphs.registry import ThreadRow
+
+# Strings that are markup, actions or terminal escapes if anything interprets them.
+HOSTILE = [
+    "[/x]",
+    "[@click=app.quit]click me[/]",
+    "[reverse]inverted",
+    "\x1b]8;;https://evil.example\x07link\x1b]8;;\x07",
+    "\x1b[31mred\x1b[0m [b]bold",
+]
+FIXED_NOW = datetime(2026, 1, 15, 12, 2, 30, tzinfo=timezone.utc)
+
+
+def fixed_clock() -> datetime:
+    return FIXED_NOW
+
+
+@pytest.fixture
+def fixed_tz(monkeypatch):
+    """Times are shown in local time: pin the zone so pictures do not depend on the machine."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+class HostApp(App):
+    """Stands in for CmoApp: the attributes the dashboards read."""
+
+    def __init__(self, db_path: Path, clock: Callable[[], datetime], poll_interval: float) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.config_path = None
+        self.config = None
+        self.clock = clock
+        self.poll_interval = poll_interval
+
+    def compose(self) -> ComposeResult:
+        return []
+
+
+def dashboard_app(db_path: Path, make_screen: Callable[[], Any], *, clock=fixed_clock,
+                  poll_interval: float = 3600.0) -> App:
+    """The real app when it exists (make_app), else a host app; the dashboard is pushed on mount."""
+    try:
+        from console.app import make_app
+    except ImportError:
+        app = HostApp(db_path, clock, poll_interval)
+    else:
+        app = make_app(None, db_path, poll_interval=poll_interval, clock=clock)
+    app.call_later(lambda: app.push_screen(make_screen()))
+    return app
+
+
+async def settle(pilot, app: App, passes: int = 1) -> Any:
+    """Wait (without sleeping) until the dashboard has applied `passes` polling passes."""
+    for _ in range(200):
+        screen = app.screen
+        if isinstance(screen, run_follow.RunFollowScreen) and screen.passes >= passes:
+            await pilot.pause()
+            return screen
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    raise AssertionError(f"dashboard did not apply {passes} polling passes")
+
+
+def screen_text(app: App) -> str:
+    """The screen as plain text (what an operator reads), like export_screenshot without SVG."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=StringIO(), record=True, legacy_windows=False,
+                      color_system=None, force_terminal=True)
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text(styles=False)
+
+
+def cell_texts(table: KeyedTable) -> list[list[str]]:
+    rows = []
+    for index in range(table.row_count):
+        rows.append([value.plain if isinstance(value, Text) else str(value)
+                     for value in table.get_row_at(index)])
+    return rows
+
+
+# -- KeyedTable ------------------------------------------------------------------------------------
+
+class TableApp(App):
+    def __init__(self, table: KeyedTable) -> None:
+        super().__init__()
+        self.table = table
+
+    def compose(self) -> ComposeResult:
+        yield self.table
+
+
+COLUMNS = (Column("login", "login"), Column("icp", "icp"), Column("bio", "bio", 30))
+
+
+async def test_keyed_table_updates_only_changed_cells_and_keeps_hostile_text_literal(monkeypatch):
+    table = KeyedTable(COLUMNS)
+    async with TableApp(table).run_test(size=(80, 20)) as pilot:
+        rows = [(f"u{i}", (f"u{i}", i, HOSTILE[i % len(HOSTILE)])) for i in range(10)]
+        table.show_rows(rows)
+        await pilot.pause()
+        assert table.row_count == 10
+        texts = cell_texts(table)
+        assert texts[0][2] == "[/x]" and texts[1][2] == "[@click=app.quit]click me[/]"
+        assert texts[3][2] == "link"  # OSC 8 hyperlink stripped, its text kept
+        assert texts[4][2] == "red [b]bold"
+        assert all(isinstance(table.get_row_at(i)[2], Text) for i in range(10))
+
+        updates: list[tuple] = []
+        original = KeyedTable.update_cell
+
+        def spy(self, row_key, column_key, value, **kwargs):
+            updates.append((row_key, column_key))
+            return original(self, row_key, column_key, value, **kwargs)
+
+        monkeypatch.setattr(KeyedTable, "update_cell", spy)
+        changed = list(rows)
+        changed[4] = ("u4", ("u4", 99, HOSTILE[4]))
+        table.show_rows(changed)
+        assert updates == [("u4", "icp")]
+        assert table.get_cell("u4", "icp") == 99
+
+        table.show_rows(changed[:3])  # vanished keys are removed
+        assert table.row_count == 3 and table.note == "3 rows"
+
+
+async def test_keyed_table_caps_rows_sorted_and_reports_showing_n_of_m():
+    table = KeyedTable(COLUMNS, max_rows=500, sort_by="icp", reverse=True)
+    async with TableApp(table).run_test(size=(80, 20)) as pilot:
+        rows = [(f"u{i}", (f"u{i}", (i * 7919) % 3000, "bio")) for i in range(3000)]
+        assert table.show_rows(rows) == (500, 3000)
+        await pilot.pause()
+        assert table.note == "showing 500 of 3,000"
+        scores = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        assert scores == sorted(scores, reverse=True)
+        assert scores[0] == 2999  # the best of all 3,000, not of the first 500
+        await pilot.press("o")  # ascending now
+        scores = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        assert scores[0] == 0 and scores == sorted(scores)
+
+
+async def test_history_log_appends_only_new_entries_and_caps_lines():
+    log = HistoryLog(format_history, max_lines=50)
+
+    class LogApp(App):
+        def compose(self) -> ComposeResult:
+            yield log
+
+    async with LogApp().run_test(size=(80, 20)) as pilot:
+        entries = [{"timestamp": f"2026-01-15T12:00:{i % 60:02d}Z", "stage": "discovery",
+                    "action": "search", "result": f"batch {i} {HOSTILE[i % len(HOSTILE)]}"} for i in range(30)]
+        assert log.show_entries(entries) == 30
+        assert log.show_entries(entries) == 0
+        entries += [{"stage": "enrichment", "action": "users", "result": f"more {i}"} for i in range(100)]
+        assert log.show_entries(entries) == 50  # only the newest max_lines are written
+        await pilot.pause()
+        assert log.line_count == 50
+        assert log.lines[-1].endswith("more 99")
+        assert all("\x1b" not in line for line in log.lines)
+        assert log.show_entries(entries[:5]) == 5  # resumed from an older checkpoint: start over
+        assert log.lines[0].startswith("12:00:00 discovery search: batch 0 [/x]")
+
+
+# -- dashboards fed by a replaced polling pass ------------------------------------------------------
+
+class FakeRun:
+    """Stands in for the database between passes: tests change `row`/`state`; counts reloads."""
+
+    def __init__(self, row: ThreadRow, state: ThreadState | None) -> None:
+        self.row, self.state = row, state
+        self.state_loads = 0
+
+    def read(self, db_path, thread_id, seen_checkpoint):
+        checkpoint = self.state.checkpoint_id if self.state else None
+        if checkpoint is None or checkpoint == seen_checkpoint:
+            return self.row, None, checkpoint
+        self.state_loads += 1
+        return self.row, self.state, checkpoint
+
+
+def cmo_run(status: str = "running", interrupts: list | None = None, **values: Any) -> FakeRun:
+    row = ThreadRow(thread_id="cmo-t1", graph="cmo", status=status, stage="enrichment",
+                    started_at="2026-01-15T12:00:00Z", updated_at="2026-01-15T12:01:00Z", version=1,
+                    progress={"stage": "enrich", "done": 120, "total": 3000})
+    state = ThreadState("cmo-t1", {"current_stage": "enrichment", **values}, ("enrich",),
+                        interrupts or [], "c1", None, None)
+    return FakeRun(row, state)
+
+
+async def poll(pilot, app, screen) -> None:
+    target = screen.passes + 1
+    screen.action_poll_now()
+    await settle(pilot, app, passes=target)
+
+
+async def test_cmo_dashboard_reloads_state_only_when_the_checkpoint_changes(tmp_path, monkeypatch, fixed_tz):
+    run = cmo_run(leads=[{"login": f"dev{i}", "icp_score": i, "name": HOSTILE[i % 5], "bio": HOSTILE[(i + 1) % 5]}
+                         for i in range(12)])
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        assert "enrich: " in screen_text(app) and "leads 120/3,000" in screen_text(app)
+        await poll(pilot, app, screen)
+        await poll(pilot, app, screen)
+        assert run.state_loads == 1  # three passes, one checkpoint: one state load
+        run.row = replace(run.row, progress={"stage": "enrich", "done": 1204, "total": 3000}, version=2)
+        await poll(pilot, app, screen)
+        assert "leads 1,204/3,000 40%" in screen_text(app) and run.state_loads == 1
+
+        await pilot.press("3")
+        leads = screen.query_one("#leads-table", KeyedTable)
+        assert app.focused is leads
+        assert [row[0] for row in cell_texts(leads)][:3] == ["dev11", "dev10", "dev9"]  # icp desc
+        text = screen_text(app)
+        assert "[/x]" in text and "[@click=app.quit]cli" in text and "[reverse]inverted" in text
+        run.state = replace(run.state, checkpoint_id="c2", values={**run.state.values, "leads": [
+            {"login": "dev0", "icp_score": 100, "name": "Zed"}]})
+        await poll(pilot, app, screen)
+        assert run.state_loads == 2
+        assert cell_texts(leads) == [["dev0", "100", "", "Zed", "", "", "", ""]]
+
+
+async def test_cmo_dashboard_tabs_are_reachable_by_number_keys(tmp_path, monkeypatch):
+    run = cmo_run(repos=[{"id": 1, "full_name": "a/b"}], errors=[{"stage": "x", "error": "[/x] boom"}],
+                  history=[{"stage": "discovery", "action": "search", "result": "[reverse]ok"}])
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        from textual.widgets import TabbedContent
+
+        for key, tab in zip("123456", cmo_dashboard.TAB_ORDER):
+            await pilot.press(key)
+            assert screen.query_one(TabbedContent).active == tab
+        assert "[reverse]ok" in screen_text(app)
+        await pilot.press("5")
+        assert "[/x] boom" in screen_text(app)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CmoDashboard)
+
+
+async def test_cmo_dashboard_offers_approval_when_the_run_waits_for_it(tmp_path, monkeypatch):
+    approval_dir = tmp_path / "pkg"
+    approval_dir.mkdir()
+    (approval_dir / "fake_approval_screen.py").write_text(
+        "from textual.screen import Screen\n"
+        "class ApprovalScreen(Screen):\n"
+        "    def __init__(self, thread_id):\n"
+        "        super().__init__()\n"
+        "        self.thread_id = thread_id\n")
+    monkeypatch.syspath_prepend(str(approval_dir))
+    run = cmo_run()
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        await pilot.press("a")  # not waiting for approval: the key does nothing
+        assert app.screen is screen and "awaiting approval" not in screen_text(app)
+
+        run.row = replace(run.row, status="interrupted", stage="approval", version=2)
+        run.state = replace(run.state, checkpoint_id="c2", next=("approve",),
+                            interrupts=[{"id": "i1", "value": [{"action_request": {}}]}])
+        await poll(pilot, app, screen)
+        assert screen.awaiting_approval
+        assert "awaiting approval: press a" in screen_text(app)
+        assert "▶approve" in screen_text(app)
+
+        monkeypatch.setattr(cmo_dashboard, "APPROVAL_MODULE", "no_such_approval_module")
+        await pilot.press("a")
+        assert app.screen is screen
+        assert any("not available" in str(n.message) for n in app._notifications)
+
+        monkeypatch.setattr(cmo_dashboard, "APPROVAL_MODULE", "fake_approval_screen")
+        await pilot.press("a")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "ApprovalScreen" and app.screen.thread_id == "cmo-t1"
+        app.pop_screen()
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_polling_problem_is_shown_and_polling_continues(tmp_path, monkeypatch):
+    run = cmo_run()
+    failing = {"on": True}
+
+    def read(db, thread, seen):
+        if failing["on"]:
+            raise RuntimeError("database is locked [/x]")
+        return run.read(db, thread, seen)
+
+    monkeypatch.setattr(run_follow, "read_run", read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        assert "cannot read the run: RuntimeError: database is locked [/x]" in screen_text(app)
+        failing["on"] = False
+        await poll(pilot, app, screen)
+        assert "cannot read the run" not in screen_text(app)
+        assert "leads 120/3,000" in screen_text(app)
+
+
+def marketing_run(status: str = "done") -> FakeRun:
+    from langchain_core.messages import HumanMessage
+
+    row = ThreadRow(thread_id="mkt-t1", graph="marketing", status=status, version=1,
+                    started_at="2026-01-15T12:00:00Z")
+    values = {"messages": [HumanMessage("goal [/x]", id="a"),
+                           HumanMessage("DONE [@click=app.quit]x[/]", name="Strategist", id="b")],
+              "next": "FINISH", "completed_agents": ["Strategist"], "error_count": 2}
+    return FakeRun(row, ThreadState("mkt-t1", values, (), [], "c1", None, None))
+
+
+async def test_marketing_dashboard_transcript_trail_and_follow_up_goal(tmp_path, monkeypatch):
+    run = marketing_run(status="running")
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    spawned: list[tuple] = []
+
+    def fake_spawn(kind, goal, **kwargs):
+        spawned.append((kind, goal, kwargs))
+        return None
+
+    import graphs.launch
+
+    monkeypatch.setattr(graphs.launch, "spawn_run", fake_spawn)
+    db_path = tmp_path / "runs.db"
+    app = dashboard_app(db_path, lambda: MarketingDashboard("mkt-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        text = screen_text(app)
+        assert "goal [/x]" in text and "DONE [@click=app.quit]x[/]" in text
+        assert "→ FINISH" in text and "errors 2" in text and "✓Strategist" in text
+
+        await pilot.press("i")
+        await pilot.press(*"next goal")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        assert spawned == []  # refused while the team is still working
+        assert any("still working" in str(n.message) for n in app._notifications)
+
+        run.row = replace(run.row, status="done", version=2)
+        await poll(pilot, app, screen)
+        await pilot.press("enter")  # the refused goal is still in the input
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert spawned == [("marketing", "next goal", {"thread_id": "mkt-t1", "config_path": None,
+                                                       "db_path": db_path})]
+        await pilot.press("escape")  # leaves the input first
+        assert isinstance(app.screen, MarketingDashboard)
