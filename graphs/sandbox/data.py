@@ -49,8 +49,8 @@ _BIOS = ["Python dev, pytest plugin author.", "Building CI pipelines that do not
          "Open source maintainer. Coffee, tests, rust.", "Frontend engineer; I like fast feedback loops.",
          "DevTools @ somewhere. Opinions my own.", None, None, "Go, k8s, and build systems.",
          "Testing nerd. Property-based everything."]
-_LANGUAGES = (["python"] * 15 + ["javascript"] * 10 + ["typescript"] * 6 + ["go"] * 7
-              + ["rust"] * 7 + ["ruby", "java", "c++", "elixir", "shell"])
+_OTHER_LANGUAGES = ["python", "javascript", "typescript", "go", "rust", "ruby", "java", "c++",
+                    "elixir", "shell"]
 _TOPICS = ["ci", "testing", "pytest", "devtools", "cli", "automation", "linting", "web",
            "machine-learning", "database", "async", "docs", "security", "performance", "github-actions"]
 _PREFIX = ["swift", "quiet", "flaky", "green", "tiny", "rapid", "lazy", "smart", "open", "deep",
@@ -159,11 +159,15 @@ class SandboxData:
                     logins: list[str]) -> None:
         names: set[str] = set()
         for index in range(count):
-            language = _LANGUAGES[index % len(_LANGUAGES)] if index < len(_LANGUAGES) \
-                else rng.choice(_LANGUAGES)
+            # Two in five repos fit the default ICP well (python/javascript, 100..2000 stars,
+            # recently pushed, ci/testing/pytest topics); the rest vary freely.
+            strong_fit = index % 5 in (0, 2)
+            language = (["python", "javascript"][index % 2] if strong_fit
+                        else rng.choice(_OTHER_LANGUAGES))
             topics = sorted(set(rng.sample(_TOPICS, rng.randint(0, 4))))
-            if index % 3 == 0:  # a good share fits the default ICP (ci/testing/pytest)
-                topics = sorted(set(topics) | {rng.choice(["ci", "testing", "pytest"])})
+            if strong_fit:
+                topics = sorted(set(topics[:2]) | set(rng.sample(["ci", "testing", "pytest"],
+                                                                 rng.randint(1, 2))))
             owner_is_org = rng.random() < 0.4
             owner = f"{rng.choice(_PREFIX)}-org{index}" if owner_is_org else rng.choice(logins)
             name = f"{rng.choice(_PREFIX)}-{rng.choice(_NOUN)}"
@@ -173,12 +177,12 @@ class SandboxData:
             names.add(full_name)
             # Log-uniform stars 20..20000: most repos small, a few large.
             stars = int(round(10 ** rng.uniform(1.301, 4.301)))
-            if index % 4 == 1:
-                stars = rng.randint(100, 2000)
             pushed = anchor - timedelta(days=rng.randint(0, 364), minutes=rng.randint(0, 1439))
-            if index % 2 == 0:
-                pushed = anchor - timedelta(days=rng.randint(0, 80), minutes=rng.randint(0, 1439))
             template = rng.choice(_DESCRIPTIONS)
+            if strong_fit:
+                stars = rng.randint(100, 2000)
+                pushed = anchor - timedelta(days=rng.randint(0, 80), minutes=rng.randint(0, 1439))
+                template = rng.choice(_DESCRIPTIONS[:5])
             description = template.format(lang=language.title(), topic=(topics or ["ci"])[0]) \
                 if template else None
             created = pushed - timedelta(days=rng.randint(30, 3000))
