@@ -7,6 +7,7 @@ file as the checkpoints and is seeded with a sample brand on first use.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -184,9 +185,27 @@ class SqliteCampaignStore:
     async def get_schema(self, collection: str) -> dict:
         return schema_of(collection)
 
+    # sqlite3 blocks: run it off the event loop, or a checkpoint write that the loop has yet
+    # to commit (AsyncSqliteSaver, same file) would hold the lock while we wait for it.
     async def list_records(self, collection: str, filters: Mapping[str, Any] | None = None,
                            limit: int = PAGE_LIMIT) -> list[dict]:
         filters = validate_filters(collection, filters)
+        return await asyncio.to_thread(self._list, collection, filters, limit)
+
+    async def get_record(self, collection: str, record_id: str) -> dict:
+        _fields(collection)
+        return await asyncio.to_thread(self._get, collection, str(record_id))
+
+    async def create_record(self, collection: str, data: Mapping[str, Any]) -> dict:
+        data = validate_data(collection, data, creating=True)
+        return await asyncio.to_thread(self._create, collection, data)
+
+    async def update_record(self, collection: str, record_id: str,
+                            data: Mapping[str, Any]) -> dict:
+        data = validate_data(collection, data, creating=False)
+        return await asyncio.to_thread(self._update, collection, str(record_id), data)
+
+    def _list(self, collection: str, filters: dict, limit: int) -> list[dict]:
         conn = self._connect()
         try:
             rows = conn.execute("SELECT id, data, created, updated FROM mkt_records "
@@ -197,20 +216,18 @@ class SqliteCampaignStore:
         records = [r for r in records if all(r.get(k) == v for k, v in filters.items())]
         return records[:max(1, min(int(limit), PAGE_LIMIT))]
 
-    async def get_record(self, collection: str, record_id: str) -> dict:
-        _fields(collection)
+    def _get(self, collection: str, record_id: str) -> dict:
         conn = self._connect()
         try:
             row = conn.execute("SELECT id, data, created, updated FROM mkt_records "
-                               "WHERE collection = ? AND id = ?", (collection, str(record_id))).fetchone()
+                               "WHERE collection = ? AND id = ?", (collection, record_id)).fetchone()
         finally:
             conn.close()
         if row is None:
             raise StoreError(f"no {collection} record {record_id!r}")
         return _record(row[0], collection, json.loads(row[1]), row[2], row[3])
 
-    async def create_record(self, collection: str, data: Mapping[str, Any]) -> dict:
-        data = validate_data(collection, data, creating=True)
+    def _create(self, collection: str, data: dict) -> dict:
         conn = self._connect()
         try:
             with conn:
@@ -218,23 +235,21 @@ class SqliteCampaignStore:
         finally:
             conn.close()
 
-    async def update_record(self, collection: str, record_id: str,
-                            data: Mapping[str, Any]) -> dict:
-        data = validate_data(collection, data, creating=False)
+    def _update(self, collection: str, record_id: str, data: dict) -> dict:
         conn = self._connect()
         try:
             with conn:
                 row = conn.execute("SELECT data, created FROM mkt_records WHERE collection = ? "
-                                   "AND id = ?", (collection, str(record_id))).fetchone()
+                                   "AND id = ?", (collection, record_id)).fetchone()
                 if row is None:
                     raise StoreError(f"no {collection} record {record_id!r}")
                 merged = {**json.loads(row[0]), **data}
                 now = clock.now_iso()
                 conn.execute("UPDATE mkt_records SET data = ?, updated = ? WHERE id = ?",
-                             (json.dumps(merged), now, str(record_id)))
+                             (json.dumps(merged), now, record_id))
         finally:
             conn.close()
-        return _record(str(record_id), collection, merged, row[1], now)
+        return _record(record_id, collection, merged, row[1], now)
 
 
 def _record(record_id: str, collection: str, data: dict, created: str, updated: str) -> dict:
