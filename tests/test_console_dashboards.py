@@ -66,12 +66,15 @@ class HostApp(App):
 
 def dashboard_app(db_path: Path, make_screen: Callable[[], Any], *, clock=fixed_clock,
                   poll_interval: float = 3600.0) -> App:
-    """The real app when it exists (make_app), else a host app; the dashboard is pushed on mount."""
-    try:
-        from console.app import make_app
-    except ImportError:
+    """The real app (make_app) once its home screen exists, else a host app; the dashboard is
+    pushed on mount."""
+    import importlib.util
+
+    if importlib.util.find_spec("console.screens.home") is None:
         app = HostApp(db_path, clock, poll_interval)
     else:
+        from console.app import make_app
+
         app = make_app(None, db_path, poll_interval=poll_interval, clock=clock)
     app.call_later(lambda: app.push_screen(make_screen()))
     return app
@@ -370,7 +373,9 @@ async def test_marketing_dashboard_transcript_trail_and_follow_up_goal(tmp_path,
         await pilot.press("enter")  # the refused goal is still in the input
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert spawned == [("marketing", "next goal", {"thread_id": "mkt-t1", "config_path": None,
-                                                       "db_path": db_path})]
+        assert len(spawned) == 1
+        kind, goal, kwargs = spawned[0]
+        assert (kind, goal, kwargs["thread_id"], kwargs["config_path"]) == ("marketing", "next goal", "mkt-t1", None)
+        assert str(kwargs["db_path"]) == str(db_path)
         await pilot.press("escape")  # leaves the input first
         assert isinstance(app.screen, MarketingDashboard)

@@ -7,7 +7,6 @@ visible tab: a hidden table is marked stale and caught up when its tab is opened
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any, Callable
 
 from rich.text import Text
@@ -20,7 +19,8 @@ from console.screens.run_follow import RunFollowScreen, as_dict, as_list, values
 from console.widgets.counters import Counters
 from console.widgets.funnel import FUNNEL_STEPS, Funnel
 from console.widgets.history_log import HistoryLog, format_error, format_history
-from console.widgets.keyed_table import Column, KeyedTable, literal
+from console.textsafe import safe_text
+from console.widgets.keyed_table import Column, KeyedTable
 from console.widgets.pipeline import PipelineView, StagePipeline, stage_index, STAGES
 from console.widgets.rate_sparkline import RateSparkline
 from graphs.text import one_line
@@ -140,7 +140,7 @@ class CmoDashboard(RunFollowScreen):
         self._stale_tabs: set[str] = set(TABLES)
 
     def compose(self) -> ComposeResult:
-        yield Static(literal(f"CMO run {self.thread_id}"), id="title")
+        yield Static(safe_text(f"CMO run {self.thread_id}"), id="title")
         yield StagePipeline(id="pipeline")
         with Horizontal(id="overview"):
             yield Funnel(id="funnel")
@@ -207,7 +207,7 @@ class CmoDashboard(RunFollowScreen):
         widget = self.query_one("#problem", Static)
         widget.display = bool(problem)
         if problem:
-            widget.update(literal(f"cannot read the run: {problem}", 300))
+            widget.update(safe_text(f"cannot read the run: {problem}", max_len=300))
 
     # -- events and actions --------------------------------------------------------------------
 
@@ -230,10 +230,14 @@ class CmoDashboard(RunFollowScreen):
         return True
 
     def action_approve(self) -> None:
-        if importlib.util.find_spec(APPROVAL_MODULE) is None:
-            self.notify("The approval screen is not available in this build; approve with "
-                        f"`cmo approve {one_line(self.thread_id, 60)}`.", severity="warning",
+        push_optional = getattr(self.app, "push_optional", None)
+        if push_optional is not None:  # CmoApp: imports the screen, or says it is not available
+            push_optional((APPROVAL_MODULE, "ApprovalScreen"), self.thread_id)
+            return
+        try:
+            approval = importlib.import_module(APPROVAL_MODULE)
+        except ModuleNotFoundError:
+            self.notify("The approval screen is not available in this build.", severity="warning",
                         markup=False)
             return
-        approval = importlib.import_module(APPROVAL_MODULE)
         self.app.push_screen(approval.ApprovalScreen(self.thread_id))

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from console.screens.run_follow import RunFollowScreen, as_dict, as_list, values_of
 from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
-from console.widgets.keyed_table import literal
+from console.textsafe import safe_text
 from console.widgets.transcript import Transcript, message_type, speaker
 from graphs.text import one_line
 
@@ -112,10 +112,9 @@ class MarketingDashboard(RunFollowScreen):
     def __init__(self, thread_id: str, **kwargs: Any) -> None:
         super().__init__(thread_id, **kwargs)
         self.hub = DEFAULT_HUB
-        self.launched: list[Any] = []  # keep the child handles: dropping a live Popen warns
 
     def compose(self) -> ComposeResult:
-        yield Static(literal(f"Marketing team run {self.thread_id}"), id="title")
+        yield Static(safe_text(f"Marketing team run {self.thread_id}"), id="title")
         yield GraphView(id="graph")
         with Horizontal(id="body"):
             yield Transcript(id="transcript")
@@ -159,7 +158,7 @@ class MarketingDashboard(RunFollowScreen):
         widget = self.query_one("#problem", Static)
         widget.display = bool(problem)
         if problem:
-            widget.update(literal(f"cannot read the run: {problem}", 300))
+            widget.update(safe_text(f"cannot read the run: {problem}", max_len=300))
 
     # -- follow-up goal ------------------------------------------------------------------------
 
@@ -185,7 +184,10 @@ class MarketingDashboard(RunFollowScreen):
         except Exception as exc:
             message, severity = f"could not start the follow-up: {one_line(exc, 200)}", "error"
         else:
-            self.launched.append(launched)
+            adopt = getattr(self.app, "adopt", None)  # CmoApp reaps the children it started
+            process = getattr(launched, "process", None)
+            if adopt is not None and process is not None:
+                self.app.call_from_thread(adopt, process)
             message, severity = "follow-up sent; the team is working on it", "information"
         self.app.call_from_thread(self.notify, message, severity=severity, markup=False)
         self.app.call_from_thread(self.action_poll_now)

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from graphs.text import one_line
+from console.textsafe import safe_text
 
 DEFAULT_MAX_ROWS = 500
 CELL_MAX_CHARS = 160
@@ -25,11 +25,9 @@ _REBUILD_AFTER_REMOVALS = 20
 
 def literal(value: Any, max_len: int | None = CELL_MAX_CHARS) -> Text:
     """Untrusted value -> one line of plain `Text` (never markup, no terminal controls)."""
-    if value is None:
-        return Text("", end="")
     if isinstance(value, bool):
-        return Text("yes" if value else "no", end="")
-    return Text(one_line(str(value), max_len), end="")
+        value = "yes" if value else "no"
+    return safe_text(value, max_len=max_len)
 
 
 def cell(value: Any) -> Any:
