@@ -1,0 +1,228 @@
+"""graphs.review: saved decisions, undo, filters, the cap, the answer and the one submission."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+from graphs import clock
+from graphs.cmo.approval import build_requests, parse_answer, validate_answer
+from graphs.cmo.ledger import Ledger
+from graphs import review as rv
+
+THREAD, INTERRUPT = "cmo-t", "int-1"
+
+
+def make_drafts(count: int = 6, unsendable: tuple[int, ...] = (2,)) -> list[dict]:
+    drafts = []
+    for i in range(count):
+        sendable = i not in unsendable
+        meta = {"prospect_id": f"dev{i}", "icp_score": 90 - 10 * i, "priority": "high" if i < 2 else "low",
+                "sendable": sendable, "name": f"Dev {i}", "from_repo": f"org/repo{i}"}
+        if not sendable:
+            meta["unsendable_reason"] = "no public email"
+        drafts.append({"draft_id": f"d{i}", "email": f"dev{i}@example.com" if sendable else "",
+                       "subject": f"Subject {i}", "body": f"Body {i}", "meta": meta})
+    return drafts
+
+
+LEADS = [{"login": f"dev{i}", "company": "Acme" if i % 2 else "Globex"} for i in range(6)]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return tmp_path / "runs.db"
+
+
+@pytest.fixture
+def requests_():
+    return build_requests({"to_send": make_drafts()})
+
+
+@pytest.fixture
+def rows(requests_):
+    return rv.draft_rows(requests_, LEADS)
+
+
+@pytest.fixture
+def fixed_clock():
+    clock.set_clock(lambda: datetime(2026, 1, 15, 12, 2, tzinfo=timezone.utc))
+    yield
+    clock.set_clock(None)
+
+
+def by_id(rows, *ids):
+    return [row for row in rows if row.draft_id in ids]
+
+
+def test_rows_carry_company_and_sendability(rows):
+    assert [r.company for r in rows[:2]] == ["Globex", "Acme"]
+    assert rows[2].sendable is False and rows[2].unsendable_reason == "no public email"
+    assert rows[0].icp_score == 90 and rows[0].priority == "high"
+
+
+def test_decisions_persist_and_reload(db, rows):
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="alice", cap=50)
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="alice", cap=50)
+    review = rv.load_review(db, THREAD, INTERRUPT)  # a fresh connection: what a restart sees
+    assert review.state_of("d0") == rv.ACCEPT and review.state_of("d1") == rv.IGNORE
+    assert review.state_of("d3") == rv.PENDING
+    assert review.decisions["d0"].decided_by == "alice"
+    assert rv.load_review(db, THREAD, "other-interrupt").decisions == {}
+
+
+def test_unsendable_draft_cannot_be_approved_or_edited(db, rows):
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.ACCEPT, by="a", cap=50)
+    assert out.changed == [] and out.refused == {"d2": "cannot be sent: no public email"}
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.EDIT, by="a", cap=50,
+                    subject="x", body="y")
+    assert out.refused["d2"].startswith("cannot be sent")
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.IGNORE, by="a", cap=50)
+    assert out.changed == ["d2"]
+
+
+def test_cap_counts_ledger_sends_today_and_this_review(db, rows, fixed_clock):
+    with Ledger(db) as ledger:  # two sends today by another thread
+        ledger.claim_many("other", "instantly", [("x1", "a@b.co", {}), ("x2", "c@d.co", {})], 10)
+    out = rv.decide(db, THREAD, INTERRUPT, rows, rv.ACCEPT, by="a", cap=4)
+    assert out.changed == ["d0", "d1"]
+    assert out.refused == {"d2": "cannot be sent: no public email",
+                           "d3": "over today's cap (0 left)", "d4": "over today's cap (0 left)",
+                           "d5": "over today's cap (0 left)"}
+    # editing an approved draft takes no new slot; rejecting one frees a slot
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.EDIT, by="a", cap=4, subject="S", body="B")
+    assert out.changed == ["d0"]
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="a", cap=4)
+    assert rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d3"), rv.ACCEPT, by="a", cap=4).changed == ["d3"]
+
+
+def test_undo_reverts_one_action_even_a_bulk_one(db, rows):
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.IGNORE, by="a", cap=50)
+    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "icp>=60", rv.ACCEPT, by="a", cap=50)
+    assert out.changed == ["d0", "d1", "d3"] and "d2" in out.refused
+    undone, review = rv.undo_last(db, THREAD, INTERRUPT)
+    assert undone == ["d0", "d1", "d3"]
+    assert review.state_of("d0") == rv.IGNORE and review.state_of("d1") == rv.PENDING
+    undone, review = rv.undo_last(db, THREAD, INTERRUPT)
+    assert undone == ["d0"] and review.decisions == {}
+    assert rv.undo_last(db, THREAD, INTERRUPT)[0] == []
+
+
+def test_edits_are_carried_through_reject_and_approve(db, rows, requests_):
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.EDIT, by="a", cap=50,
+              subject="New [/x] subject", body="New body")
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="a", cap=50)
+    review = rv.load_review(db, THREAD, INTERRUPT)
+    assert review.state_of("d1") == rv.IGNORE
+    assert rv.effective_text(by_id(rows, "d1")[0], review) == ("New [/x] subject", "New body")
+    review = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.ACCEPT, by="a", cap=50).review
+    assert review.state_of("d1") == rv.EDIT
+    decisions, errors = parse_answer(requests_, rv.build_answer(requests_, review))
+    assert errors == []
+    assert decisions["d1"] == {"type": "edit", "subject": "New [/x] subject", "body": "New body"}
+
+
+def test_empty_edit_is_refused(db, rows):
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.EDIT, by="a", cap=50,
+                    subject="  ", body="fine")
+    assert out.changed == [] and out.refused == {"d0": "subject must not be empty"}
+
+
+def test_answer_is_agent_inbox_and_pending_means_ignore(db, rows, requests_):
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="a", cap=50)
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d3"), rv.EDIT, by="a", cap=50, body="B3")
+    answer = rv.build_answer(requests_, rv.load_review(db, THREAD, INTERRUPT))
+    assert [item["type"] for item in answer] == ["accept", "ignore", "ignore", "edit", "ignore", "ignore"]
+    assert answer[3]["args"] == {"action": "send_email", "args": {"body": "B3"}}
+    assert validate_answer(requests_, answer) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("icp>=70", ["d0", "d1", "d2"]),
+    ("icp_score >= 70", ["d0", "d1", "d2"]),
+    ("score<60", ["d4", "d5"]),
+    ("icp=80", ["d1"]),
+    ("company:acme", ["d1", "d3", "d5"]),
+    ("company:acme icp>=60", ["d1", "d3"]),
+    ("priority:high", ["d0", "d1"]),
+    ("is:unsendable", ["d2"]),
+    ("dev4", ["d4"]),
+    ("BODY 5", ["d5"]),
+    ('"subject 1"', ["d1"]),
+    ("", ["d0", "d1", "d2", "d3", "d4", "d5"]),
+])
+def test_filter(rows, text, expected):
+    draft_filter = rv.parse_filter(text)
+    assert [row.draft_id for row in rows if draft_filter.matches(row, rv.Review(THREAD, INTERRUPT))] == expected
+
+
+def test_filter_by_review_state(db, rows):
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="a", cap=50)
+    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "is:pending", rv.IGNORE, by="a", cap=50)
+    assert out.changed == ["d1", "d2", "d3", "d4", "d5"]
+
+
+@pytest.mark.parametrize("text", ["icp>=abc", "is:bogus", "company:"])
+def test_bad_filters_are_explained(text):
+    with pytest.raises(rv.FilterError):
+        rv.parse_filter(text)
+
+
+def test_claim_submission_once_then_everything_refused(db, rows, fixed_clock, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    import time
+    time.tzset()
+    try:
+        rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="alice", cap=50)
+        submission = rv.claim_submission(db, THREAD, INTERRUPT, "alice", answer=[{"type": "accept"}])
+        assert submission.submitted_by == "alice"
+        with pytest.raises(rv.AlreadySubmitted, match=r"^already decided at 12:02 by alice$"):
+            rv.claim_submission(db, THREAD, INTERRUPT, "bob")
+        with pytest.raises(rv.AlreadySubmitted):
+            rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.ACCEPT, by="bob", cap=50)
+        with pytest.raises(rv.AlreadySubmitted):
+            rv.undo_last(db, THREAD, INTERRUPT)
+        assert rv.get_submission(db, THREAD, INTERRUPT).answer == [{"type": "accept"}]
+        assert rv.release_submission(db, THREAD, INTERRUPT, "bob") is False
+        assert rv.release_submission(db, THREAD, INTERRUPT, "alice") is True
+        rv.claim_submission(db, THREAD, INTERRUPT, "bob")
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_concurrent_claims_have_exactly_one_winner(db):
+    rv.load_review(db, THREAD, INTERRUPT)  # create the tables first
+    barrier = threading.Barrier(8)
+    winners, losers = [], []
+
+    def claim(name: str) -> None:
+        barrier.wait()
+        try:
+            rv.claim_submission(db, THREAD, INTERRUPT, name)
+            winners.append(name)
+        except rv.AlreadySubmitted as exc:
+            losers.append(str(exc))
+
+    threads = [threading.Thread(target=claim, args=(f"op{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1 and len(losers) == 7
+    assert all(message.endswith(f"by {winners[0]}") for message in losers)
+
+
+def test_submit_problems_rechecks_the_cap(db, rows, requests_, fixed_clock):
+    review = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0", "d1", "d3"), rv.ACCEPT, by="a", cap=3).review
+    assert rv.submit_problems(requests_, review, cap=3, used_today=0) == []
+    problems = rv.submit_problems(requests_, review, cap=3, used_today=1)
+    assert problems == ["3 drafts approved but only 2 can go out today (per_inbox_daily 3); reject 1"]
+
+
+def test_daily_cap_is_the_smaller_of_both_limits():
+    assert rv.daily_cap({"config": {"per_inbox_daily": 30}}) == 30
+    assert rv.daily_cap({"config": {"per_inbox_daily": 30,
+                                    "rate_limits": {"instantly_per_inbox_daily": 12}}}) == 12
