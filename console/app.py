@@ -1,0 +1,167 @@
+"""The cmo console: an operator's view of every run in one SQLite file.
+
+The app never runs a graph on its own event loop. Runs are child processes (graphs.launch) that
+outlive the console; every screen follows them through the database from thread workers. This
+module stays light on purpose (no langgraph import) so the first paint is fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from console.commands import ActionsProvider, bound_actions
+from console.screens.home import HomeScreen
+from console.messages import LaunchFailed, LaunchResult, RunLaunched
+from console.textsafe import plain
+from graphs import clock as clockmod
+from graphs.config import Config, load_config
+
+Clock = Callable[[], datetime]
+
+# Optional screens other contributors add; the console works (and says so) without them.
+DASHBOARDS = {
+    "cmo": ("console.screens.cmo_dashboard", "CmoDashboard"),
+    "marketing": ("console.screens.marketing_dashboard", "MarketingDashboard"),
+}
+APPROVAL = ("console.screens.approval", "ApprovalScreen")
+CHECKPOINTS = ("console.screens.checkpoints", "CheckpointBrowser")
+CONFIG_EDITOR = ("console.screens.config_editor", "ConfigEditor")
+
+
+class CmoApp(App):
+    """Holds the config and the database path (attributes down); screens read them from here."""
+
+    TITLE = "cmo"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    # A mode (not get_default_screen) so that the home screen's CSS_PATH is loaded.
+    MODES = {"home": HomeScreen}
+    DEFAULT_MODE = "home"
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+        Binding("question_mark", "help", "Keys", key_display="?"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False,
+                priority=True),
+    ]
+
+    def __init__(self, config: Config, *, config_path: str | os.PathLike | None,
+                 db_path: str | os.PathLike, poll_interval: float = 0.5,
+                 clock: Clock | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.config_path = str(config_path) if config_path else None
+        self.db_path = str(db_path)
+        self.poll_interval = poll_interval
+        self.clock: Clock = clock or clockmod.now
+        # Child processes this console started: polled (reaped) so they never linger as zombies.
+        # They are never killed: a run keeps going after the console quits.
+        self._children: list[subprocess.Popen] = []
+
+    def on_mount(self) -> None:
+        self.sub_title = self.db_path
+
+    # -- time ---------------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    # -- child processes ----------------------------------------------------------------------
+    def adopt(self, process: subprocess.Popen) -> None:
+        self._children.append(process)
+
+    def reap_children(self) -> None:
+        """Collect exit codes of finished children (safe from a worker thread)."""
+        self._children = [child for child in self._children if child.poll() is None]
+
+    # -- navigation ---------------------------------------------------------------------------
+    def push_optional(self, spec: tuple[str, str], *args: Any,
+                      callback: Callable[[Any], Any] | None = None) -> bool:
+        """Push a screen from a module that may not exist yet; tell the operator if it does not."""
+        module_name, class_name = spec
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            self.notify(f"{class_name} is not available in this build.", severity="warning",
+                        markup=False)
+            return False
+        self.push_screen(getattr(module, class_name)(*args), callback=callback)
+        return True
+
+    def open_thread(self, thread_id: str, graph: str) -> None:
+        """Open a thread's dashboard (unless it is already the screen in front)."""
+        if getattr(self.screen, "thread_id", None) == thread_id:
+            return
+        self.push_optional(DASHBOARDS.get(graph, DASHBOARDS["cmo"]), thread_id)
+
+    def approve_thread(self, thread_id: str) -> None:
+        self.push_optional(APPROVAL, thread_id)
+
+    def browse_history(self, thread_id: str) -> None:
+        self.push_optional(CHECKPOINTS, thread_id)
+
+    # -- launching ------------------------------------------------------------------------------
+    @work(thread=True, group="launch", exit_on_error=False)
+    def resume_thread(self, thread_id: str, graph: str) -> None:
+        """Start a child process that resumes a crashed/stopped thread, then open its dashboard."""
+        from graphs.launch import spawn_resume
+
+        try:
+            launched = spawn_resume(thread_id, config_path=self.config_path, db_path=self.db_path)
+        except Exception as exc:  # shown to the operator; the console keeps going
+            self.post_message(LaunchFailed(f"could not resume {thread_id}: {exc}"))
+            return
+        self.adopt(launched.process)
+        self.post_message(RunLaunched(LaunchResult(launched.thread_id, graph)))
+
+    @on(RunLaunched)
+    def _run_launched(self, message: RunLaunched) -> None:
+        self.notify(plain(f"Started {message.result.thread_id}"), markup=False)
+        self.open_thread(message.result.thread_id, message.result.graph)
+
+    @on(LaunchFailed)
+    def _launch_failed(self, message: LaunchFailed) -> None:
+        self.notify(plain(message.reason, max_len=300), severity="error", markup=False)
+
+    # -- actions (also listed in the command palette) ------------------------------------------
+    def action_help(self) -> None:
+        from console.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_new_run(self) -> None:
+        from console.screens.new_run import NewRunScreen
+
+        def opened(result: LaunchResult | None) -> None:
+            if result is not None:
+                self.open_thread(result.thread_id, result.graph)
+
+        self.push_screen(NewRunScreen(), callback=opened)
+
+    def action_edit_config(self) -> None:
+        self.push_optional(CONFIG_EDITOR)
+
+
+def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.PathLike | None = None,
+             *, poll_interval: float = 0.5, clock: Clock | None = None) -> CmoApp:
+    """Build the console for a config file (None: ./config.yaml or the defaults) and a database
+    (None: the config's storage.db). Raises graphs.config.ConfigError for an invalid config."""
+    config = load_config(config_path)
+    db = Path(db_path) if db_path else Path(config.storage.db)
+    return CmoApp(config, config_path=config_path, db_path=db, poll_interval=poll_interval,
+                  clock=clock)
+
+
+__all__ = ["CmoApp", "make_app", "bound_actions"]

@@ -1,0 +1,259 @@
+"""Home: every thread in the database, live, with the keys to start, open, resume and approve.
+
+A thread worker polls the registry (one pass, then `set_timer` for the next; paused while another
+screen is in front) and posts `ThreadsPolled`; the handler diffs it into the table by row key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from console.messages import ThreadsPolled
+from console.textsafe import safe_text
+from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
+from console.widgets.status_badge import APPROVABLE, RESUMABLE, flags_text, status_text
+
+# Actions that need a selected thread (and, for some, a given status).
+_THREAD_ACTIONS = {"open", "resume", "approve", "history"}
+
+
+def matches(row: Any, needle: str) -> bool:
+    """Case-insensitive substring filter over what the table shows."""
+    if not needle:
+        return True
+    haystack = " ".join(str(part) for part in (row.thread_id, row.graph, row.status, row.stage,
+                                               row.goal, "sandbox" if row.sandbox else "",
+                                               "offline" if row.offline else ""))
+    return needle.casefold() in haystack.casefold()
+
+
+def summary(rows: list[Any]) -> Text:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    text = Text(f"{len(rows)} run{'s' if len(rows) != 1 else ''}", style="bold", end="")
+    for status in ("running", "interrupted", "crashed", "error", "stopped", "done"):
+        if counts.get(status):
+            text.append("  ")
+            text.append(f"{counts[status]} ")
+            text.append_text(status_text(status, long=status == "interrupted"))
+    return text
+
+
+def _line(*parts: Text) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis", end="")
+    for part in parts:
+        if part:
+            if line:
+                line.append("  ")
+            line.append_text(part)
+    return line
+
+
+def detail(row: Any | None, now) -> Text:
+    """Four lines about the selected thread and what can be done with it."""
+    if row is None:
+        return Text("No runs yet. Press n to start one (a sandbox run touches no real service).",
+                    style="dim", end="")
+    stage = stage_of(row)
+    where = Text(f"pid {row.pid}@{row.host or '?'}", style="dim") if row.pid else Text()
+    lines = [
+        _line(safe_text(row.thread_id, style="bold"), safe_text(row.graph),
+              status_text(row.status, long=True)),
+        _line(safe_text(f"stage {stage} {progress_label(row)}".rstrip()) if stage else Text(),
+              safe_text(f"updated {age(row.updated_at, now)}", style="dim")
+              if row.updated_at else Text(), where, flags_text(row.sandbox, row.offline)),
+        _line(Text("goal:", style="dim"), safe_text(row.goal or "-", max_len=200)),
+    ]
+    if row.status in RESUMABLE:
+        hint = Text(f"{row.status}: press r to resume from its last checkpoint", style="bold")
+    elif row.status in APPROVABLE:
+        hint = Text("awaiting approval: press a to review, enter to open", style="bold yellow")
+    elif row.status == "error":
+        hint = _line(Text("error:", style="bold red"), safe_text(row.error or "unknown"))
+    elif row.waiting:
+        waiting = row.waiting
+        hint = safe_text(f"waiting for {waiting.get('service', '?')} until "
+                         f"{waiting.get('until', '?')}: {waiting.get('reason', '')}",
+                         style="yellow", max_len=200)
+    else:
+        hint = Text("enter opens the dashboard", style="dim")
+    lines.append(_line(hint))
+    return Text("\n", end="").join(lines)
+
+
+class HomeScreen(Screen):
+    CSS_PATH = "home.tcss"
+    BINDINGS = [
+        Binding("n", "new_run", "New run"),
+        Binding("enter", "open", "Open"),
+        Binding("r", "resume", "Resume"),
+        Binding("a", "approve", "Approve"),
+        Binding("h", "history", "History"),
+        Binding("c", "edit_config", "Config"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: dict[str, Any] = {}
+        self._all: list[Any] = []
+        self._active = False
+        self._timer: Timer | None = None
+        self.polls = 0  # finished polls (tests wait on this instead of sleeping)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("loading runs…", style="dim"), id="summary")
+        yield Input(placeholder="filter: thread, graph, status, stage, goal (escape clears)",
+                    id="filter")
+        yield RunsTable(id="runs")
+        yield Static(id="detail")
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> RunsTable:
+        return self.query_one("#runs", RunsTable)
+
+    @property
+    def selected(self) -> Any | None:
+        key = self.table.selected_key
+        return self._rows.get(key) if key else None
+
+    # -- polling ---------------------------------------------------------------------------------
+    def on_screen_resume(self) -> None:
+        self._active = True
+        self.table.focus()
+        self._poll()
+
+    def on_screen_suspend(self) -> None:
+        self._active = False
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    @work(thread=True, exclusive=True, group="home-poll", exit_on_error=False)
+    def _poll(self) -> None:
+        from graphs.registry import list_threads
+
+        self.app.reap_children()
+        try:
+            rows = list_threads(self.app.db_path)
+        except Exception as exc:  # a locked or broken file is reported, and polling goes on
+            self.post_message(ThreadsPolled([], error=str(exc)))
+            return
+        self.post_message(ThreadsPolled(rows))
+
+    def _next_poll(self) -> None:
+        self._timer = None
+        if self._active:
+            self._poll()
+
+    @on(ThreadsPolled)
+    def _polled(self, message: ThreadsPolled) -> None:
+        self.polls += 1
+        if message.error is not None:
+            self.query_one("#summary", Static).update(
+                safe_text(f"cannot read the database: {message.error}", style="bold red"))
+        else:
+            rows = sorted(message.rows, key=lambda r: (r.started_at or "", r.thread_id),
+                          reverse=True)
+            self._all = rows
+            self._rows = {row.thread_id: row for row in rows}
+            self._show()
+        if self._active and self._timer is None:
+            self._timer = self.set_timer(self.app.poll_interval, self._next_poll)
+
+    def _show(self) -> None:
+        needle = self.query_one("#filter", Input).value.strip()
+        visible = [row for row in self._all if matches(row, needle)]
+        with self.app.batch_update():
+            self.table.sync(visible, self.app.now())
+            text = summary(self._all)
+            if needle:
+                text.append(f"   showing {len(visible)} matching ", style="dim")
+                text.append_text(safe_text(repr(needle), style="dim"))
+            self.query_one("#summary", Static).update(text)
+            self._show_detail()
+
+    def _show_detail(self) -> None:
+        self.query_one("#detail", Static).update(detail(self.selected, self.app.now()))
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    @on(DataTable.RowSelected, "#runs")
+    def _selected(self) -> None:
+        self.action_open()
+
+    # -- filter ----------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        self._show()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.action_clear_filter()
+        else:
+            self.table.focus()
+
+    # -- actions -----------------------------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in _THREAD_ACTIONS:
+            return True
+        row = self.selected
+        if row is None:
+            return False
+        if action == "resume":
+            return row.status in RESUMABLE
+        if action == "approve":
+            return row.status in APPROVABLE
+        return True
+
+    def action_new_run(self) -> None:
+        self.app.action_new_run()
+
+    def action_edit_config(self) -> None:
+        self.app.action_edit_config()
+
+    def action_open(self) -> None:
+        if (row := self.selected) is not None:
+            self.app.open_thread(row.thread_id, row.graph)
+
+    def action_resume(self) -> None:
+        row = self.selected
+        if row is not None and row.status in RESUMABLE:
+            self.app.resume_thread(row.thread_id, row.graph)
+
+    def action_approve(self) -> None:
+        row = self.selected
+        if row is not None and row.status in APPROVABLE:
+            self.app.approve_thread(row.thread_id)
+
+    def action_history(self) -> None:
+        if (row := self.selected) is not None:
+            self.app.browse_history(row.thread_id)

@@ -1,0 +1,155 @@
+"""The home screen's table of threads, kept in step with registry polls by row key.
+
+`sync(rows, now)` touches as little as possible: rows whose registry `version` and effective
+status did not change only get their "updated" age refreshed (when the text changed); changed rows
+get `update_cell` for the cells that differ; only new threads are added and vanished ones removed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+
+from console.textsafe import safe_text
+from console.widgets.status_badge import flags_text, status_text
+
+# (key, label, width); None = as wide as the content.
+# Fixed widths (stable layout, no re-measuring per poll). At 80 columns everything up to Flags is
+# visible; Graph (also the thread id's prefix) and Goal scroll in, and the detail pane repeats them.
+COLUMNS = (
+    ("thread", "Thread", 26),
+    ("status", "Status", 8),
+    ("stage", "Stage", 10),
+    ("progress", "Progress", 9),
+    ("updated", "Updated", 7),
+    ("flags", "Flags", 7),
+    ("graph", "Graph", 9),
+    ("goal", "Goal", 60),
+)
+THREAD_MAX = 26
+GOAL_MAX = 60
+MAX_ROWS = 1000
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def age(value: str | None, now: datetime) -> str:
+    """'4s', '3m', '2h', '5d' since an ISO time; '' when unknown."""
+    then = parse_time(value)
+    if then is None:
+        return ""
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def progress_label(row: Any) -> str:
+    progress = row.progress or {}
+    done, total = progress.get("done"), progress.get("total")
+    if isinstance(done, (int, float)) and isinstance(total, (int, float)) and total:
+        return f"{int(done)}/{int(total)}"
+    if isinstance(done, (int, float)):
+        return str(int(done))
+    return ""
+
+
+def stage_of(row: Any) -> str:
+    return row.stage or (row.progress or {}).get("stage") or ""
+
+
+def row_cells(row: Any, now: datetime) -> dict[str, Text]:
+    """Every cell of one thread. Strings from the database are data: Text, never markup."""
+    return {
+        "thread": safe_text(row.thread_id, max_len=THREAD_MAX),
+        "graph": safe_text(row.graph),
+        "status": status_text(row.status),
+        "stage": safe_text(stage_of(row), max_len=20),
+        "progress": safe_text(progress_label(row)),
+        "updated": safe_text(age(row.updated_at or row.started_at, now), style="dim"),
+        "flags": flags_text(bool(row.sandbox), bool(row.offline)),
+        "goal": safe_text(row.goal, max_len=GOAL_MAX),
+    }
+
+
+def _same(a: Text, b: Text) -> bool:
+    return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
+class RunsTable(DataTable):
+    """Rows keyed by thread id, in the order of the list given to `sync` when threads appear."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open")]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._cells: dict[str, dict[str, Text]] = {}
+        self._seen: dict[str, tuple[int, str]] = {}  # thread_id -> (version, status)
+        self.updates = 0  # cells written since mount (tests check that idle polls write nothing)
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        row = min(max(self.cursor_row, 0), self.row_count - 1)
+        return self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value
+
+    def sync(self, rows: Iterable[Any], now: datetime) -> None:
+        rows = list(rows)[:MAX_ROWS]
+        wanted = {row.thread_id: row for row in rows}
+        selected = self.selected_key
+        vanished = [key for key in self._cells if key not in wanted]
+        for key in vanished:
+            self.remove_row(key)
+            del self._cells[key], self._seen[key]
+        added = False
+        for row in rows:
+            key = row.thread_id
+            stamp = (row.version, row.status)
+            if key not in self._cells:
+                cells = row_cells(row, now)
+                self.add_row(*(cells[col] for col, _, _ in COLUMNS), key=key)
+                self._cells[key], self._seen[key] = cells, stamp
+                added = True
+                continue
+            if self._seen[key] == stamp:
+                # Unchanged in the registry: only the age moves on.
+                fresh = {"updated": row_cells(row, now)["updated"]}
+            else:
+                fresh = row_cells(row, now)
+                self._seen[key] = stamp
+            current = self._cells[key]
+            for column, value in fresh.items():
+                if not _same(current[column], value):
+                    self.update_cell(key, column, value)
+                    current[column] = value
+                    self.updates += 1
+        if added and len(rows) > 1:
+            order = {self._cells[row.thread_id]["thread"].plain: index
+                     for index, row in enumerate(rows)}
+            self.sort("thread", key=lambda cell: order.get(cell.plain, len(order)))
+        if selected is not None and selected in self._cells and (added or vanished):
+            self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    def clear_rows(self) -> None:
+        self.clear()
+        self._cells.clear()
+        self._seen.clear()
