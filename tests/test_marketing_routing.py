@@ -151,3 +151,52 @@ async def test_worker_report_bookkeeping(tmp_path):
                                           additional_kwargs={"status": "error"}))
     update = await supervisor_node({**state, **{k: update[k] for k in ("completed_agents",)}}, runtime)
     assert update["error_count"] == 1 and "ContentCreator" not in update["completed_agents"]
+
+
+class GreedyToolModel:
+    """Always asks for more tool calls while tools are offered (a misbehaving model)."""
+
+    name = "greedy"
+    offline = True
+
+    def __init__(self):
+        self.offered = []
+
+    async def complete(self, messages, *, json_mode=False, tools=None):
+        self.offered.append(tools is not None)
+        if tools is None:
+            return ChatResult("done without tools", [], {})
+        return ChatResult("", [{"id": "", "name": "list_records", "args": {"collection": "audiences"}},
+                               {"id": "", "name": "create_record",
+                                "args": {"collection": "campaigns", "data": {"name": "x"}}},
+                               {"id": "", "name": "nonexistent", "args": {}}], {})
+
+
+async def test_worker_tool_loop_is_bounded_and_least_privilege(tmp_path):
+    from graphs.marketing_team.nodes import make_worker
+
+    model = GreedyToolModel()
+    runtime, events = runtime_for(model, tmp_path, max_tool_calls=4)
+    update = await make_worker("Strategist")(goal_state(), runtime)
+    messages = update["messages"]
+    tool_results = [json.loads(m.content) for m in messages if isinstance(m, ToolMessage)]
+    executed = [r for r in tool_results if "limit" not in r.get("error", "")]
+    assert len(executed) == 4                                   # max_tool_calls
+    assert any("not available" in r.get("error", "") for r in tool_results)  # Strategist can't write
+    assert model.offered[-1] is False                           # the last call offers no tools
+    final = messages[-1]
+    assert isinstance(final, HumanMessage) and final.name == "Strategist"
+    assert final.content == "done without tools"
+    assert set(update) == {"messages"}                          # workers return only messages
+    assert all(m.tool_call_id for m in messages if isinstance(m, ToolMessage))
+    assert {e["stage"] for e in events} == {"Strategist"}
+
+
+async def test_worker_model_failure_is_reported_as_error_message(tmp_path):
+    from graphs.marketing_team.nodes import make_worker
+
+    runtime, _ = runtime_for(ScriptedModel([LLMError("chat completion failed: HTTP 500")]), tmp_path)
+    update = await make_worker("Researcher")(goal_state(), runtime)
+    (final,) = update["messages"]
+    assert final.name == "Researcher" and final.additional_kwargs["status"] == "error"
+    assert "HTTP 500" in final.content
