@@ -134,5 +134,9 @@ def timeline_page(db_path: str | Path, thread_id: str, limit: int = 50,
             summary = summarize_change(before_shapes, after) or "no change"
         if info.source == "input":
             summary = "input"
-        entries.append(TimelineEntry.of(info, summary))
+        entry = TimelineEntry.of(info, summary)
+        if info.source in ("update", "fork"):
+            # Updates are filed under LangGraph's internal task names, not a node of the graph.
+            entry.node = "(edit)"
+        entries.append(entry)
     return entries

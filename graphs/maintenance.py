@@ -1,0 +1,363 @@
+"""Changing threads as a whole: prune, delete, fork (with an optional edit), apply runtime config.
+
+Every change is one transaction or is undone as a whole. History is never rewritten: a fork is a
+NEW thread holding a copy of the source's ancestor chain up to the chosen checkpoint (the
+checkpoint rows are small, large values are shared in cmo_blobs by hash), so the original stays
+intact and both appear in the runs list. An edit before forking goes through the compiled graph's
+`update_state(as_node=...)`, the same way LangGraph records any state change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Mapping
+
+from graphs import db as dbmod
+from graphs import registry
+from graphs.runner import RunRefused
+
+REVIEW_TABLES = ("approval_reviews", "approval_submissions")
+RESUMABLE = ("interrupted", "stopped", "crashed", "error")
+
+
+def _file_bytes(db_path: str | Path) -> int:
+    total = 0
+    for suffix in ("", "-wal"):
+        try:
+            total += os.path.getsize(f"{db_path}{suffix}")
+        except OSError:
+            pass
+    return total
+
+
+def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return dbmod.table_exists(conn, table) and any(
+        row[1] == column for row in conn.execute(f"PRAGMA table_info({table})"))
+
+
+def _collect_garbage(conn: sqlite3.Connection, db_path: str | Path) -> int:
+    from graphs.checkpoint import collect_garbage, make_serializer
+
+    serde = make_serializer(db_path)
+    try:
+        return collect_garbage(conn, serde)
+    finally:
+        serde.blobs.close()
+
+
+def _refuse_if_running(db_path: str | Path, thread_id: str) -> registry.ThreadRow | None:
+    row = registry.get_thread(db_path, thread_id)
+    if row is not None and row.status == registry.ACTIVE:
+        raise registry.ThreadBusy(f"thread {thread_id} is running (pid {row.pid} on {row.host}); "
+                                  "stop it first")
+    return row
+
+
+# -- prune / delete -----------------------------------------------------------------------------
+
+
+def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[str, int]:
+    """Keep the newest `keep` checkpoints of each thread (or of one), then VACUUM the file."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    if not Path(db_path).exists():
+        raise dbmod.DatabaseError(f"{db_path}: no such database")
+    bytes_before = _file_bytes(db_path)
+    deleted, touched = 0, 0
+    conn = dbmod.connect(db_path)
+    try:
+        if dbmod.table_exists(conn, "checkpoints"):
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                if thread_id is None:
+                    keys = conn.execute("SELECT DISTINCT thread_id, checkpoint_ns FROM checkpoints"
+                                        ).fetchall()
+                else:
+                    keys = conn.execute("SELECT DISTINCT thread_id, checkpoint_ns FROM checkpoints "
+                                        "WHERE thread_id = ?", (thread_id,)).fetchall()
+                has_writes = dbmod.table_exists(conn, "writes")
+                threads = set()
+                for thread, ns in keys:
+                    cutoff = conn.execute(
+                        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
+                        "checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?",
+                        (thread, ns, keep - 1)).fetchone()
+                    if cutoff is None:
+                        continue
+                    count = conn.execute(
+                        "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND "
+                        "checkpoint_id < ?", (thread, ns, cutoff[0])).rowcount
+                    if has_writes:
+                        conn.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? "
+                                     "AND checkpoint_id < ?", (thread, ns, cutoff[0]))
+                    if count:
+                        deleted += count
+                        threads.add(thread)
+                touched = len(threads)
+            _collect_garbage(conn, db_path)
+        # VACUUM cannot run inside a transaction; TRUNCATE folds the WAL back into the file.
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+    return {"checkpoints_deleted": deleted, "threads": touched, "bytes_before": bytes_before,
+            "bytes_after": _file_bytes(db_path)}
+
+
+def delete_thread(db_path: str | Path, thread_id: str) -> bool:
+    """Remove a thread's checkpoints, writes, registry row and review rows; False if unknown.
+
+    The send ledger stays: it records what really went out and counts toward daily caps.
+    """
+    if not Path(db_path).exists():
+        return False
+    _refuse_if_running(db_path, thread_id)
+    conn = dbmod.connect(db_path)
+    found = 0
+    try:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            for table in ("checkpoints", "writes", "runs", *REVIEW_TABLES):
+                if _has_column(conn, table, "thread_id"):
+                    count = conn.execute(f"DELETE FROM {table} WHERE thread_id = ?",
+                                         (thread_id,)).rowcount
+                    if table in ("checkpoints", "runs"):
+                        found += count
+        if found:
+            _collect_garbage(conn, db_path)
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+    return found > 0
+
+
+# -- fork -----------------------------------------------------------------------------------
+
+
+_CHAIN = """
+WITH RECURSIVE chain(id) AS (
+    SELECT ?
+    UNION
+    SELECT c.parent_checkpoint_id FROM checkpoints c JOIN chain ON c.checkpoint_id = chain.id
+    WHERE c.thread_id = ? AND c.checkpoint_ns = '' AND c.parent_checkpoint_id IS NOT NULL
+)
+"""
+
+
+def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
+                new_thread_id: str | None = None, *, edit: Mapping[str, Any] | None = None,
+                as_node: str | None = None) -> str:
+    """Copy `source_thread` up to `checkpoint_id` into a new, stopped thread; returns its id.
+
+    The copy holds the checkpoint's ancestors and their writes (so its history reads like the
+    source's), but not the writes recorded against the fork point itself: continuing the fork
+    runs the next step again instead of replaying the source's result. The source's send-ledger
+    rows are copied too, so a fork never re-sends a draft the source already sent.
+    `edit` (top-level state keys) is applied with update_state, as `as_node` (default: the node
+    that produced the fork point).
+    """
+    from graphs.launch import new_thread_id as make_thread_id
+
+    source = registry.get_thread(db_path, source_thread)
+    if source is None:
+        raise RunRefused(f"no thread {source_thread} in {db_path}")
+    new_thread_id = new_thread_id or make_thread_id(source.graph)
+    if registry.graph_of(new_thread_id) != registry.graph_of(source_thread):
+        raise RunRefused(f"thread id {new_thread_id} does not name a {source.graph} thread")
+    conn = dbmod.connect(db_path)
+    try:
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            _copy_chain(conn, source, checkpoint_id, new_thread_id)
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+    try:
+        if edit:
+            as_node = as_node or producing_node(db_path, new_thread_id)
+            _update_state(db_path, new_thread_id, source.graph, dict(edit), as_node,
+                          check_channels=True)
+        _refresh_registry(db_path, new_thread_id, source.graph)
+    except BaseException:
+        delete_thread(db_path, new_thread_id)
+        raise
+    return new_thread_id
+
+
+def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint_id: str,
+                new_thread_id: str) -> None:
+    if not dbmod.table_exists(conn, "checkpoints") or conn.execute(
+            "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND "
+            "checkpoint_id = ?", (source.thread_id, checkpoint_id)).fetchone() is None:
+        raise RunRefused(f"thread {source.thread_id} has no checkpoint {checkpoint_id}")
+    if conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1",
+                    (new_thread_id,)).fetchone() or (dbmod.table_exists(conn, "runs") and conn.execute(
+                        "SELECT 1 FROM runs WHERE thread_id = ?", (new_thread_id,)).fetchone()):
+        raise RunRefused(f"thread {new_thread_id} already exists")
+    args = (checkpoint_id, source.thread_id)
+    conn.execute(
+        _CHAIN + "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+        "parent_checkpoint_id, type, checkpoint, metadata) SELECT ?, checkpoint_ns, checkpoint_id, "
+        "parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? "
+        "AND checkpoint_ns = '' AND checkpoint_id IN (SELECT id FROM chain)",
+        (*args, new_thread_id, source.thread_id))
+    if dbmod.table_exists(conn, "writes"):
+        conn.execute(
+            _CHAIN + "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, "
+            "task_path, idx, channel, type, value) SELECT ?, checkpoint_ns, checkpoint_id, task_id, "
+            "task_path, idx, channel, type, value FROM writes WHERE thread_id = ? AND "
+            "checkpoint_ns = '' AND checkpoint_id IN (SELECT id FROM chain) AND checkpoint_id != ?",
+            (*args, new_thread_id, source.thread_id, checkpoint_id))
+    # Mark the fork point, so a browser can say where the fork came from.
+    (metadata,) = conn.execute(
+        "SELECT metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND "
+        "checkpoint_id = ?", (new_thread_id, checkpoint_id)).fetchone()
+    meta = _json_dict(metadata)
+    meta["forked_from"] = {"thread_id": source.thread_id, "checkpoint_id": checkpoint_id}
+    conn.execute("UPDATE checkpoints SET metadata = ? WHERE thread_id = ? AND checkpoint_ns = '' "
+                 "AND checkpoint_id = ?",
+                 (json.dumps(meta, ensure_ascii=False).encode(), new_thread_id, checkpoint_id))
+    _copy_ledger(conn, source.thread_id, new_thread_id)
+    registry.ensure(conn)
+    now = registry.now_iso()
+    conn.execute(
+        "INSERT INTO runs (thread_id, graph, goal, status, stage, started_at, updated_at, heartbeat,"
+        " sandbox, offline, counts, error, version) VALUES (?, ?, ?, 'stopped', ?, ?, ?, 0, ?, ?,"
+        " ?, NULL, 1)",
+        (new_thread_id, source.graph, source.goal, source.stage, now, now, int(source.sandbox),
+         int(source.offline), json.dumps(source.counts)))
+
+
+def _copy_ledger(conn: sqlite3.Connection, source_thread: str, new_thread_id: str) -> None:
+    if not _has_column(conn, "send_ledger", "thread_id"):
+        return
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(send_ledger)")]
+    picked = ", ".join("?" if name == "thread_id" else name for name in columns)
+    conn.execute(f"INSERT OR IGNORE INTO send_ledger ({', '.join(columns)}) SELECT {picked} "
+                 "FROM send_ledger WHERE thread_id = ?", (new_thread_id, source_thread))
+
+
+def _json_dict(value: Any) -> dict:
+    if isinstance(value, (bytes, bytearray)):
+        value = value.decode("utf-8", "replace")
+    try:
+        loaded = json.loads(value or "{}")
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def producing_node(db_path: str | Path, thread_id: str, *, scan: int = 200) -> str | None:
+    """The node whose step produced the thread's newest *loop* checkpoint.
+
+    An update "as node X" leaves the graph positioned after X; updates themselves record no node
+    name (LangGraph files their writes under an internal task), so look past them to the newest
+    checkpoint a node really wrote. None when no single node is found (LangGraph then infers).
+    """
+    from graphs.inspect import history_page
+
+    for info in history_page(db_path, thread_id, limit=scan):
+        if info.source == "loop" and info.node:
+            names = info.node.split("+")
+            return names[0] if len(names) == 1 else None
+    return None
+
+
+def _update_state(db_path: str | Path, thread_id: str, graph: str, update: dict,
+                  as_node: str | None, *, check_channels: bool) -> None:
+    from langgraph.channels.last_value import LastValue
+
+    from graphs.checkpoint import open_sync_saver
+    from graphs.runner import graph_module
+
+    with open_sync_saver(db_path) as saver:
+        compiled = graph_module(graph).build_graph().compile(checkpointer=saver)
+        if check_channels:
+            for key in update:
+                channel = compiled.channels.get(key)
+                if channel is None or key.startswith("__"):
+                    raise RunRefused(f"the state has no field {key!r}")
+                if not isinstance(channel, LastValue):
+                    raise RunRefused(f"{key!r} is an accumulated log (its reducer appends or sums);"
+                                     " it cannot be replaced by an edit")
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        try:
+            compiled.update_state(config, update, as_node=as_node)
+        except Exception as exc:  # LangGraph's InvalidUpdateError and friends: say it plainly
+            if isinstance(exc, RunRefused):
+                raise
+            raise RunRefused(f"the update was refused: {exc}") from None
+
+
+def _refresh_registry(db_path: str | Path, thread_id: str, graph: str, **fields: Any) -> None:
+    """Stage and counts of a thread's newest state into its registry row (plus `fields`)."""
+    from graphs.inspect import thread_state
+    from graphs.runner import graph_module
+
+    state = thread_state(db_path, thread_id, graph=graph)
+    summary = graph_module(graph).summarize_state(state.values if state else {})
+    recorder = registry.RunRecorder(db_path, thread_id, graph)
+    try:
+        recorder.update(stage=summary.get("stage") or "", counts=summary, **fields)
+    finally:
+        recorder.close()
+
+
+# -- runtime config -------------------------------------------------------------------------
+
+
+def runtime_changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of `wanted` whose value differs from the run's (sub-dicts compared merged)."""
+    changed = {}
+    for key, value in wanted.items():
+        old = current.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            if {**old, **value} != dict(old):
+                changed[key] = dict(value)
+        elif old != value:
+            changed[key] = value
+    return changed
+
+
+def apply_runtime_config(db_path: str | Path, thread_id: str, cfg: Any) -> dict[str, Any]:
+    """Write cfg's runtime settings (limits, rate limits, timeouts) into a stopped/interrupted run.
+
+    Uses the state helper `update_runtime_config` (merged config plus its `update_config` history
+    entry) through update_state as the node that produced the newest checkpoint. Returns
+    {"changed": {...}, "needs_resume": bool}: an interrupted thread's pending approval is
+    re-asked once the thread continues (LangGraph re-runs the interrupted node after an update),
+    so the caller should resume it to bring the approval back.
+    """
+    from graphs.cmo.state import update_runtime_config
+    from graphs.inspect import thread_state
+
+    row = _refuse_if_running(db_path, thread_id)
+    if row is None:
+        raise RunRefused(f"no thread {thread_id} in {db_path}")
+    if row.graph != "cmo":
+        raise RunRefused(f"thread {thread_id} is a {row.graph} run; only cmo runs keep runtime "
+                         "settings in their state")
+    if row.status not in RESUMABLE:
+        raise RunRefused(f"thread {thread_id} is {row.status}; runtime settings apply only to "
+                         "an interrupted or stopped run")
+    state = thread_state(db_path, thread_id, graph=row.graph)
+    if state is None:
+        raise RunRefused(f"thread {thread_id} has no checkpoint")
+    if not state.next:
+        raise RunRefused(f"thread {thread_id} has finished; there is nothing left to run")
+    changed = runtime_changes(state.values.get("config") or {}, cfg.runtime_settings())
+    if not changed:
+        return {"changed": {}, "needs_resume": False}
+    _update_state(db_path, thread_id, row.graph, update_runtime_config(state.values, changed),
+                  producing_node(db_path, thread_id), check_channels=False)
+    needs_resume = bool(state.interrupts)
+    _refresh_registry(db_path, thread_id, row.graph,
+                      **({"status": "stopped"} if needs_resume else {}))
+    return {"changed": changed, "needs_resume": needs_resume}
