@@ -10,100 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
-import secrets
 import sqlite3
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping
 
 import httpx
 
 from graphs import clock
 from graphs import db as dbmod
-from graphs.clients.http import HttpService, VendorError, make_http_client
-
-# Field name -> (type, required). Filters and writes are validated against these names,
-# so nothing typed by a model reaches SQL or a PocketBase filter except as a bound value.
-COLLECTIONS: dict[str, dict[str, tuple[str, bool]]] = {
-    "brand_identity": {"name": ("text", True), "tagline": ("text", False), "voice": ("text", False),
-                       "values": ("json", False), "product": ("text", False)},
-    "audiences": {"segment": ("text", True), "description": ("text", False), "pains": ("json", False)},
-    "competitors": {"name": ("text", True), "positioning": ("text", False),
-                    "weaknesses": ("json", False)},
-    "campaigns": {"name": ("text", True), "goal": ("text", False), "status": ("text", False),
-                  "positioning": ("text", False), "messaging": ("json", False),
-                  "channels": ("json", False)},
-    "research_notes": {"campaign": ("text", False), "kind": ("text", True), "summary": ("text", True)},
-    "content": {"campaign": ("text", True), "channel": ("text", True), "subject": ("text", False),
-                "body": ("text", True), "approval_status": ("text", True)},
-}
-
-APPROVAL_STATUSES = ("pending", "approved", "rejected")
-PAGE_LIMIT = 50
-
-
-class StoreError(Exception):
-    """A store operation that cannot be done (unknown collection/field/record, backend failure)."""
-
-
-class CampaignStore(Protocol):
-    kind: str
-
-    async def list_collections(self) -> list[str]: ...
-    async def get_schema(self, collection: str) -> dict: ...
-    async def list_records(self, collection: str, filters: Mapping[str, Any] | None = None,
-                           limit: int = PAGE_LIMIT) -> list[dict]: ...
-    async def get_record(self, collection: str, record_id: str) -> dict: ...
-    async def create_record(self, collection: str, data: Mapping[str, Any]) -> dict: ...
-    async def update_record(self, collection: str, record_id: str,
-                            data: Mapping[str, Any]) -> dict: ...
-
-
-def schema_of(collection: str) -> dict:
-    fields = _fields(collection)
-    return {"name": collection, "fields": [{"name": name, "type": type_, "required": required}
-                                           for name, (type_, required) in fields.items()]}
-
-
-def _fields(collection: str) -> dict[str, tuple[str, bool]]:
-    if collection not in COLLECTIONS:
-        raise StoreError(f"unknown collection {collection!r}; known: {', '.join(COLLECTIONS)}")
-    return COLLECTIONS[collection]
-
-
-def validate_data(collection: str, data: Mapping[str, Any], *, creating: bool) -> dict:
-    """Refuse unknown fields, missing required ones and bad approval statuses."""
-    fields = _fields(collection)
-    if not isinstance(data, Mapping):
-        raise StoreError("record data must be an object")
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise StoreError(f"unknown field(s) for {collection}: {', '.join(unknown)}")
-    if creating:
-        missing = [name for name, (_, required) in fields.items()
-                   if required and data.get(name) in (None, "")]
-        if missing:
-            raise StoreError(f"missing required field(s) for {collection}: {', '.join(missing)}")
-    status = data.get("approval_status")
-    if status is not None and status not in APPROVAL_STATUSES:
-        raise StoreError(f"approval_status must be one of {', '.join(APPROVAL_STATUSES)}")
-    return dict(data)
-
-
-def validate_filters(collection: str, filters: Mapping[str, Any] | None) -> dict:
-    fields = _fields(collection)
-    filters = dict(filters or {})
-    unknown = sorted(set(filters) - set(fields) - {"id"})
-    if unknown:
-        raise StoreError(f"cannot filter {collection} on unknown field(s): {', '.join(unknown)}")
-    return filters
-
-
-def _new_id() -> str:
-    # PocketBase ids: 15 characters of [a-z0-9].
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(secrets.choice(alphabet) for _ in range(15))
-
+from graphs.marketing_team.pocketbase import PocketBaseStore, pocketbase_filter
+from graphs.marketing_team.schema import (APPROVAL_STATUSES, COLLECTIONS, PAGE_LIMIT,  # noqa: F401
+                                          CampaignStore, StoreError, fields_of, new_id, schema_of,
+                                          validate_data, validate_filters)
 
 # -- SQLite ------------------------------------------------------------------------------------
 
@@ -172,7 +90,7 @@ class SqliteCampaignStore:
 
     def _insert(self, conn: sqlite3.Connection, collection: str, data: Mapping[str, Any]) -> dict:
         now = clock.now_iso()
-        record_id = _new_id()
+        record_id = new_id()
         seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM mkt_records").fetchone()[0]
         conn.execute("INSERT INTO mkt_records (id, collection, data, created, updated, seq) "
                      "VALUES (?, ?, ?, ?, ?, ?)",
@@ -193,7 +111,7 @@ class SqliteCampaignStore:
         return await asyncio.to_thread(self._list, collection, filters, limit)
 
     async def get_record(self, collection: str, record_id: str) -> dict:
-        _fields(collection)
+        fields_of(collection)
         return await asyncio.to_thread(self._get, collection, str(record_id))
 
     async def create_record(self, collection: str, data: Mapping[str, Any]) -> dict:
@@ -255,112 +173,6 @@ class SqliteCampaignStore:
 def _record(record_id: str, collection: str, data: dict, created: str, updated: str) -> dict:
     return {"id": record_id, "collectionName": collection, "created": created, "updated": updated,
             **data}
-
-
-# -- PocketBase --------------------------------------------------------------------------------
-
-def pocketbase_filter(filters: Mapping[str, Any]) -> str:
-    """`{"a": "x", "b": 2}` -> `a = "x" && b = 2` (names are allowlisted; values are quoted)."""
-    parts = []
-    for name, value in filters.items():
-        if isinstance(value, bool):
-            literal = "true" if value else "false"
-        elif isinstance(value, (int, float)):
-            literal = repr(value)
-        else:
-            literal = json.dumps(str(value))  # double quotes, backslash-escaped
-        parts.append(f"{name} = {literal}")
-    return " && ".join(parts)
-
-
-class PocketBaseStore:
-    """PocketBase's REST API: /api/collections and /api/collections/{c}/records."""
-
-    kind = "pocketbase"
-
-    def __init__(self, base_url: str, token: str | None = None, *, timeout: float = 20.0,
-                 transport: Any = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.transport = transport
-        self._headers = {"Authorization": token} if token else {}
-
-    def __repr__(self) -> str:
-        return f"PocketBaseStore({self.base_url!r})"
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
-        async with make_http_client(self.transport, self.timeout) as client:
-            service = HttpService("pocketbase", client, self.base_url, self._headers, self.timeout,
-                                  max_retries=2)
-            try:
-                data, _ = await service.request(method, path, **kwargs)
-            except VendorError as exc:
-                if exc.status == 404:
-                    raise StoreError(f"not found: {path}") from None
-                raise StoreError(str(exc)) from None
-        return data
-
-    async def list_collections(self) -> list[str]:
-        data = await self._request("GET", "/api/collections", params={"perPage": 200})
-        names = [item.get("name") for item in (data or {}).get("items", []) if isinstance(item, dict)]
-        return [n for n in names if n and not str(n).startswith("_")]
-
-    async def get_schema(self, collection: str) -> dict:
-        _check_name(collection)
-        data = await self._request("GET", f"/api/collections/{collection}")
-        # PocketBase >= 0.23 calls them `fields`; older versions `schema`.
-        fields = data.get("fields") or data.get("schema") or []
-        return {"name": data.get("name", collection),
-                "fields": [{"name": f.get("name"), "type": f.get("type"),
-                            "required": bool(f.get("required"))}
-                           for f in fields if isinstance(f, dict) and not f.get("system")]}
-
-    async def list_records(self, collection: str, filters: Mapping[str, Any] | None = None,
-                           limit: int = PAGE_LIMIT) -> list[dict]:
-        filters = validate_filters(collection, filters) if collection in COLLECTIONS else {}
-        params: dict[str, Any] = {"page": 1, "perPage": max(1, min(int(limit), PAGE_LIMIT))}
-        if filters:
-            params["filter"] = pocketbase_filter(filters)
-        _check_name(collection)
-        data = await self._request("GET", f"/api/collections/{collection}/records", params=params)
-        return [_strip_pb(item) for item in (data or {}).get("items", [])]
-
-    async def get_record(self, collection: str, record_id: str) -> dict:
-        _check_name(collection)
-        _check_name(record_id)
-        return _strip_pb(await self._request("GET",
-                                             f"/api/collections/{collection}/records/{record_id}"))
-
-    async def create_record(self, collection: str, data: Mapping[str, Any]) -> dict:
-        if collection in COLLECTIONS:
-            data = validate_data(collection, data, creating=True)
-        _check_name(collection)
-        return _strip_pb(await self._request("POST", f"/api/collections/{collection}/records",
-                                             json=dict(data)))
-
-    async def update_record(self, collection: str, record_id: str,
-                            data: Mapping[str, Any]) -> dict:
-        if collection in COLLECTIONS:
-            data = validate_data(collection, data, creating=False)
-        _check_name(collection)
-        _check_name(record_id)
-        return _strip_pb(await self._request(
-            "PATCH", f"/api/collections/{collection}/records/{record_id}", json=dict(data)))
-
-
-_NAME = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-
-
-def _check_name(value: str) -> None:
-    # Collection names and record ids go into URL paths: keep them to PocketBase's alphabet.
-    if not isinstance(value, str) or not _NAME.match(value):
-        raise StoreError(f"invalid collection name or record id: {str(value)[:40]!r}")
-
-
-def _strip_pb(item: Any) -> dict:
-    if not isinstance(item, dict):
-        raise StoreError("PocketBase answered something that is not a record")
-    return {k: v for k, v in item.items() if k not in ("collectionId", "expand")}
 
 
 # -- factory and the CMO graph's entry point ---------------------------------------------------
