@@ -3,7 +3,6 @@
 import json
 
 import httpx
-import pytest
 
 from graphs.clients.github import USER_FIELDS, GitHubClient, build_users_query
 from graphs.sandbox.data import SandboxData

@@ -8,7 +8,7 @@ import pytest
 
 from graphs.clients.http import VendorError
 from graphs.config import Config
-from graphs.sandbox.handler import Fault, Sandbox
+from graphs.sandbox.handler import Fault
 from graphs.sandbox.server import serve
 from graphs.services import build_services
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from graphs.sandbox.data import SandboxData
 
@@ -230,6 +229,3 @@ def graphql_users(data: SandboxData, query: str, variables: dict | None) -> tupl
         body["errors"] = errors
     return 200, body
 
-
-def epoch(value: datetime) -> int:
-    return int(value.astimezone(timezone.utc).timestamp())
