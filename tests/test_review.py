@@ -226,3 +226,45 @@ def test_daily_cap_is_the_smaller_of_both_limits():
     assert rv.daily_cap({"config": {"per_inbox_daily": 30}}) == 30
     assert rv.daily_cap({"config": {"per_inbox_daily": 30,
                                     "rate_limits": {"instantly_per_inbox_daily": 12}}}) == 12
+
+
+# -- a real thread waiting at the approval interrupt (shared by the console, property and crash tests)
+
+def waiting_thread(db_path, drafts: list[dict], leads: list[dict] | None = None, *, cfg=None,
+                   thread_id: str = "cmo-review-1", per_inbox_daily: int = 50) -> str:
+    """Write a checkpoint as if `personalize` had produced `drafts`, then run the real graph on
+    the real SQLite checkpointer up to its approval interrupt (through the runner)."""
+    import asyncio
+    import concurrent.futures
+
+    from graphs.checkpoint import open_sync_saver
+    from graphs.cmo.graph import build_graph, initial_input
+    from graphs.config import Config
+    from graphs.runner import run_graph
+
+    cfg = cfg or Config()
+    values = dict(initial_input(cfg, "review test", thread_id))
+    values["config"] = {**values["config"], "per_inbox_daily": per_inbox_daily,
+                        "rate_limits": {**values["config"]["rate_limits"],
+                                        "instantly_per_inbox_daily": per_inbox_daily}}
+    values.update(to_send=drafts, leads=leads or [], current_stage="personalization")
+    config = {"configurable": {"thread_id": thread_id}}
+    with open_sync_saver(db_path) as saver:
+        build_graph().compile(checkpointer=saver).update_state(config, values, as_node="personalize")
+    # A thread of its own: callers may be async tests with a running loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        outcome = pool.submit(asyncio.run, run_graph("cmo", cfg, thread_id, db_path=db_path)).result()
+    assert outcome.status == "interrupted", outcome
+    return thread_id
+
+
+def test_waiting_thread_helper_gives_a_real_interrupt(tmp_path):
+    from graphs.inspect import thread_state
+
+    db = tmp_path / "runs.db"
+    thread_id = waiting_thread(db, make_drafts(), LEADS)
+    state = thread_state(db, thread_id)
+    assert state.next == ("approve",) and len(state.interrupts) == 1
+    requests = state.interrupts[0]["value"]
+    assert [r["action_request"]["args"]["draft_id"] for r in requests] == [f"d{i}" for i in range(6)]
+    assert requests[2]["config"]["allow_accept"] is False

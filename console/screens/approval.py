@@ -1,0 +1,507 @@
+"""Review the drafts of a CMO thread waiting at its approval interrupt, then resume it.
+
+The table lists every draft of the interrupt (recipient, name, company, ICP score, priority,
+subject, decision); the preview shows the selected draft's full text as it would go out. Every
+decision is saved at once through `graphs.review` (per thread and interrupt, in the run
+database), so a restarted console, or another console on the same file, opens the review where
+it stopped. Those writes are single small transactions and run on the UI thread on purpose: the
+screen shows a decision as made only once it is stored. Loading the thread (decoding the
+checkpoint) happens in a thread worker.
+
+Submitting claims the interrupt (`claim_submission`, atomic across processes), then a child
+process resumes the graph (`graphs.launch.spawn_approve`) and the dashboard follows it.
+Untrusted text (names, companies, subjects, bodies) goes through `clean_text` into
+`rich.text.Text`; it is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from graphs import review as rv
+from graphs.launch import spawn_approve
+from graphs.text import clean_text, one_line
+
+from console.screens.confirm import ConfirmScreen
+from console.screens.draft_editor import DraftEditor
+
+MARKS = {rv.ACCEPT: ("✓ approve", "green"), rv.EDIT: ("✎ edited", "cyan"),
+         rv.IGNORE: ("✗ reject", "red"), rv.PENDING: ("· pending", "dim")}
+SCROLLBAR = 2
+VERBS = {rv.ACCEPT: "Approved", rv.IGNORE: "Rejected", rv.EDIT: "Edited"}
+
+
+@dataclass
+class Loaded:
+    """What one load of the thread yields (built in a worker thread)."""
+
+    requests: list[dict]
+    interrupt_id: str
+    rows: list[rv.DraftRow]
+    review: rv.Review
+    cap: int
+    used_today: int
+    notice: str
+
+
+def load_thread(db_path: Any, thread_id: str) -> Loaded | str:
+    """The pending approval of a thread, or a sentence saying why there is none."""
+    from graphs.inspect import thread_state
+
+    state = thread_state(db_path, thread_id)
+    if state is None:
+        return f"no thread {thread_id} in this database"
+    if not state.interrupts:
+        return f"thread {thread_id} is not waiting for approval"
+    interrupt = state.interrupts[0]
+    requests = interrupt["value"] if isinstance(interrupt["value"], list) else []
+    if not requests:
+        return f"thread {thread_id} waits at an interrupt that is not a draft approval"
+    leads = state.values.get("leads") or []
+    errors = requests[0].get("errors") or []
+    notice = ("The previous answer was refused: " + "; ".join(map(str, errors))) if errors else ""
+    return Loaded(requests=requests, interrupt_id=str(interrupt["id"]),
+                  rows=rv.draft_rows(requests, leads),
+                  review=rv.load_review(db_path, thread_id, str(interrupt["id"])),
+                  cap=rv.daily_cap(state.values), used_today=rv.sent_today(db_path), notice=notice)
+
+
+def grouped(refused: dict[str, str]) -> str:
+    """'2 cannot be sent: no public email; 1 over today's cap (0 left)'."""
+    counts = Counter(refused.values())
+    return "; ".join(f"{count} {reason}" for reason, count in counts.most_common())
+
+
+class ApprovalScreen(Screen):
+    CSS_PATH = "approval.tcss"
+    BINDINGS = [
+        Binding("a", "decide('accept')", "Approve"),
+        Binding("r", "decide('ignore')", "Reject"),
+        Binding("A", "decide_matching('accept')", "all matching", key_display="A/R"),
+        Binding("R", "decide_matching('ignore')", "Reject all matching", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("e", "edit", "Edit"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("s", "submit", "Submit"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    class ThreadLoaded(Message):
+        def __init__(self, result: Loaded | str) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, thread_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.thread_id = thread_id
+        self.loaded: Loaded | None = None
+        self.draft_filter = rv.parse_filter("")
+        self.shown_rows: list[rv.DraftRow] = []
+        self._shown: dict[str, str] = {}
+        self.submitted = False  # tests and the dashboard read it
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(f"Approve drafts · {one_line(self.thread_id, 60)}"), id="title")
+        yield Static(Text("loading…"), id="summary")
+        yield Input(placeholder="filter: icp>=70  company:acme  is:pending  any words  (Enter applies, Esc cancels)",
+                    id="filter-input")
+        yield DataTable(id="drafts", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="preview-box"):
+            yield Static(Text(""), id="preview")
+        yield Static(Text(""), id="message")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-input", Input).display = False
+        self.load()
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @property
+    def db_path(self) -> Any:
+        return self.app.db_path
+
+    @property
+    def operator(self) -> str:
+        return str(getattr(self.app, "operator", None) or getpass.getuser())
+
+    @work(thread=True, exclusive=True, group="approval-load", exit_on_error=False)
+    def load(self) -> None:
+        try:
+            result: Loaded | str = load_thread(self.db_path, self.thread_id)
+        except Exception as exc:  # the database is unreadable: say so on the screen
+            result = f"cannot read the thread: {exc}"
+        self.post_message(self.ThreadLoaded(result))
+
+    def on_approval_screen_thread_loaded(self, message: ThreadLoaded) -> None:
+        if isinstance(message.result, str):
+            self.query_one("#summary", Static).update(Text(clean_text(message.result), style="bold"))
+            return
+        self.loaded = message.result
+        self.submitted = self.loaded.review.submission is not None
+        self._build_table()
+        rows = self.shown_rows
+        first_pending = next((i for i, row in enumerate(rows)
+                              if self.loaded.review.state_of(row.draft_id) == rv.PENDING), 0)
+        table = self.query_one("#drafts", DataTable)
+        if rows:
+            table.move_cursor(row=first_pending)
+        table.focus()
+        self._refresh()
+        if self.submitted:
+            self.say(str(rv.AlreadySubmitted(self.loaded.review.submission)), error=True)
+        elif self.loaded.notice:
+            self.say(clean_text(self.loaded.notice), error=True)
+
+    # -- the table -------------------------------------------------------------------------
+
+    def _widths(self) -> dict[str, int]:
+        """Column widths for the terminal width; the subject takes what is left."""
+        width = self.app.size.width
+        widths = ({"mark": 9, "email": 28, "name": 18, "company": 14, "icp": 3, "prio": 6}
+                  if width >= 110 else
+                  {"mark": 9, "email": 19, "name": 11, "company": 8, "icp": 3, "prio": 4})
+        padding = 2 * (len(widths) + 1)  # one cell of padding each side of every column
+        widths["subject"] = max(8, width - SCROLLBAR - padding - sum(widths.values()))
+        return widths
+
+    def _build_table(self) -> None:
+        assert self.loaded is not None
+        table = self.query_one("#drafts", DataTable)
+        table.clear(columns=True)
+        widths = self._widths()
+        for key, label in (("mark", "decision"), ("email", "recipient"), ("name", "name"),
+                           ("company", "company"), ("icp", "icp"), ("prio", "prio"),
+                           ("subject", "subject")):
+            table.add_column(label, key=key, width=widths[key])
+        review = self.loaded.review
+        self.shown_rows = [row for row in self.loaded.rows if self.draft_filter.matches(row, review)]
+        self._shown = {}
+        for row in self.shown_rows:
+            subject, _ = rv.effective_text(row, review)
+            state = review.state_of(row.draft_id)
+            self._shown[row.draft_id] = state
+            table.add_row(
+                self._mark(row, state),
+                Text(one_line(row.email or "(no email)", widths["email"]),
+                     style="" if row.sendable else "dim strike"),
+                Text(one_line(row.name, widths["name"])),
+                Text(one_line(row.company, widths["company"])),
+                Text(str(row.icp_score), justify="right"),
+                Text(one_line(row.priority, widths["prio"])),
+                Text(one_line(subject, widths["subject"])),
+                key=row.draft_id)
+
+    def _mark(self, row: rv.DraftRow, state: str) -> Text:
+        if state == rv.PENDING and not row.sendable:
+            return Text("⊘ no send", style="dim")
+        label, style = MARKS[state]
+        return Text(label, style=style)
+
+    def _sync_rows(self) -> None:
+        """Repaint the decision (and subject) of rows whose stored state changed."""
+        assert self.loaded is not None
+        table = self.query_one("#drafts", DataTable)
+        review = self.loaded.review
+        width = self._widths()["subject"]
+        for row in self.shown_rows:
+            state = review.state_of(row.draft_id)
+            if self._shown.get(row.draft_id) != state or state == rv.EDIT:
+                self._shown[row.draft_id] = state
+                table.update_cell(row.draft_id, "mark", self._mark(row, state))
+                subject, _ = rv.effective_text(row, review)
+                table.update_cell(row.draft_id, "subject", Text(one_line(subject, width)))
+
+    @property
+    def selected(self) -> rv.DraftRow | None:
+        table = self.query_one("#drafts", DataTable)
+        if not self.shown_rows or table.cursor_row < 0 or table.cursor_row >= len(self.shown_rows):
+            return None
+        return self.shown_rows[table.cursor_row]
+
+    # -- painting --------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        self._sync_rows()
+        self._show_summary()
+        self._show_preview()
+
+    def _show_summary(self) -> None:
+        assert self.loaded is not None
+        review = self.loaded.review
+        counts = review.counts(row.draft_id for row in self.loaded.rows)
+        going = counts["approved"] + counts["edited"]
+        left = max(0, self.loaded.cap - self.loaded.used_today)
+        text = Text()
+        text.append(f"approved {counts['approved']}", style="green")
+        text.append(" · ")
+        text.append(f"edited {counts['edited']}", style="cyan")
+        text.append(" · ")
+        text.append(f"rejected {counts['rejected']}", style="red")
+        text.append(" · ")
+        text.append(f"pending {counts['pending']}")
+        text.append(f"  │ today {going}/{left} go out (cap {self.loaded.cap})",
+                    style="bold red" if going > left else "")
+        if self.draft_filter:
+            text.append(f"\nfilter: {one_line(self.draft_filter.text, 40)} "
+                        f"({len(self.shown_rows)} of {len(self.loaded.rows)})", style="yellow")
+        self.query_one("#summary", Static).update(text)
+
+    def _show_preview(self) -> None:
+        preview = self.query_one("#preview", Static)
+        row = self.selected
+        if row is None or self.loaded is None:
+            preview.update(Text("no drafts match the filter" if self.loaded else ""))
+            return
+        review = self.loaded.review
+        subject, body = rv.effective_text(row, review)
+        state = review.state_of(row.draft_id)
+        text = Text()
+        text.append("To: ", style="bold")
+        text.append(one_line(f"{row.name} <{row.email or 'no email'}>", 200))
+        if row.company:
+            text.append(f"  ({one_line(row.company, 60)})", style="dim")
+        text.append("\nSubject: ", style="bold")
+        text.append(one_line(subject, 300))
+        label, style = MARKS[state]
+        text.append("\nDecision: ", style="bold")
+        text.append(label, style=style)
+        decision = review.decisions.get(row.draft_id)
+        if decision is not None:
+            text.append(f" by {one_line(decision.decided_by, 30)}", style="dim")
+        if not row.sendable:
+            text.append(f"\ncannot be sent: {one_line(row.unsendable_reason, 100)}; it can only be rejected",
+                        style="bold red")
+        text.append("\n\n")
+        text.append(clean_text(body))
+        preview.update(text)
+
+    def say(self, message: str, *, error: bool = False) -> None:
+        self.query_one("#message", Static).update(
+            Text(one_line(message, 400), style="bold red" if error else "green"))
+
+    # -- events ----------------------------------------------------------------------------
+
+    @on(DataTable.RowHighlighted, "#drafts")
+    def _highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_preview()
+        self.query_one("#preview-box", VerticalScroll).scroll_home(animate=False)
+
+    # -- decisions -------------------------------------------------------------------------
+
+    def _ready(self) -> bool:
+        if self.loaded is None:
+            return False
+        if self.submitted:
+            self.say(str(rv.AlreadySubmitted(self.loaded.review.submission)), error=True)
+            return False
+        return True
+
+    def _apply(self, rows: list[rv.DraftRow], decision: str, *, what: str, **texts: str) -> None:
+        assert self.loaded is not None
+        try:
+            outcome = rv.decide(self.db_path, self.thread_id, self.loaded.interrupt_id, rows,
+                                decision, by=self.operator, cap=self.loaded.cap, **texts)
+        except rv.AlreadySubmitted as exc:
+            self._lock(exc)
+            return
+        self.loaded.review = outcome.review
+        self._refresh()
+        verb = VERBS[decision]
+        if len(rows) == 1 and outcome.refused:
+            reason = next(iter(outcome.refused.values()))
+            self.say(f"{one_line(rows[0].name, 40)}: {reason}", error=True)
+        elif outcome.refused:
+            self.say(f"{verb} {len(outcome.changed)} {what}; refused {grouped(outcome.refused)}",
+                     error=True)
+        else:
+            self.say(f"{verb} {len(outcome.changed)} {what}" if len(rows) != 1 or not outcome.changed
+                     else f"{verb} {one_line(rows[0].name, 40)}")
+
+    def action_decide(self, decision: str) -> None:
+        row = self.selected
+        if not self._ready() or row is None:
+            return
+        self._apply([row], decision, what="draft")
+        table = self.query_one("#drafts", DataTable)
+        if table.cursor_row < len(self.shown_rows) - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
+    def action_decide_matching(self, decision: str) -> None:
+        if not self._ready():
+            return
+        self._apply(list(self.shown_rows), decision,
+                    what="matching drafts" if self.draft_filter else "drafts (no filter: all)")
+
+    def action_undo(self) -> None:
+        if not self._ready():
+            return
+        assert self.loaded is not None
+        try:
+            undone, review = rv.undo_last(self.db_path, self.thread_id, self.loaded.interrupt_id)
+        except rv.AlreadySubmitted as exc:
+            self._lock(exc)
+            return
+        self.loaded.review = review
+        self._refresh()
+        self.say(f"Undid the last decision ({len(undone)} draft{'s' if len(undone) != 1 else ''})"
+                 if undone else "Nothing to undo")
+
+    def action_edit(self) -> None:
+        row = self.selected
+        if not self._ready() or row is None:
+            return
+        assert self.loaded is not None
+        if not row.sendable:
+            self.say(f"{one_line(row.name, 40)}: cannot be sent: {row.unsendable_reason}", error=True)
+            return
+        subject, body = rv.effective_text(row, self.loaded.review)
+
+        def edited(result: dict | None) -> None:
+            if result is None:
+                self.say("Edit discarded")
+                return
+            self._apply([row], rv.EDIT, what="draft", subject=result["subject"], body=result["body"])
+
+        self.app.push_screen(DraftEditor(row.email or row.name, subject, body), edited)
+
+    # -- the filter ------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        box.value = self.draft_filter.text
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter-input")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.draft_filter = rv.parse_filter(event.value)
+        except rv.FilterError as exc:
+            self.say(f"filter: {exc}", error=True)
+            return
+        event.input.display = False
+        if self.loaded is not None:
+            self._build_table()
+            self._refresh()
+            self.say(f"{len(self.shown_rows)} drafts match" if self.draft_filter else "Filter cleared")
+        self.query_one("#drafts", DataTable).focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter-input", Input)
+        if box.display:
+            box.display = False
+            self.query_one("#drafts", DataTable).focus()
+            return
+        if self.draft_filter and self.loaded is not None:
+            self.draft_filter = rv.parse_filter("")
+            self._build_table()
+            self._refresh()
+            self.say("Filter cleared")
+            return
+        self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While typing a filter, letters belong to the input.
+        if action != "back" and self.focused is not None and self.focused.id == "filter-input":
+            return False
+        return True
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def action_submit(self) -> None:
+        if not self._ready():
+            return
+        assert self.loaded is not None
+        loaded = self.loaded
+        try:
+            loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
+            loaded.used_today = rv.sent_today(self.db_path)
+        except Exception as exc:
+            self.say(f"cannot read the review: {exc}", error=True)
+            return
+        self._refresh()
+        if loaded.review.submission is not None:
+            self._lock(rv.AlreadySubmitted(loaded.review.submission))
+            return
+        problems = rv.submit_problems(loaded.requests, loaded.review, loaded.cap, loaded.used_today)
+        if problems:
+            self.say("cannot submit: " + "; ".join(problems), error=True)
+            return
+        counts = loaded.review.counts(row.draft_id for row in loaded.rows)
+        self.app.push_screen(ConfirmScreen("Send these decisions?", self._confirm_text(counts),
+                                           confirm_label="Submit", cancel_label="Keep reviewing"),
+                             self._confirmed)
+
+    def _confirm_text(self, counts: dict[str, int]) -> Text:
+        assert self.loaded is not None
+        config = getattr(self.app, "config", None)
+        mode = getattr(getattr(config, "execution", None), "mode", "dry_run")
+        going = counts["approved"] + counts["edited"]
+        target = ("Instantly, Attio and Linear (live)" if mode == "live"
+                  else "the outbox file (dry run, nobody is contacted)")
+        text = Text()
+        text.append(f"{going} emails go out now", style="bold")
+        text.append(f" to {target}:\n")
+        text.append(f"  approved {counts['approved']}, edited {counts['edited']}\n")
+        text.append(f"  rejected {counts['rejected']}\n")
+        text.append(f"  pending {counts['pending']} (not sent: treated as rejected)\n")
+        left = max(0, self.loaded.cap - self.loaded.used_today - going)
+        text.append(f"\nToday's cap {self.loaded.cap}; {left} left after this batch.\n")
+        text.append("Sent email cannot be unsent.", style="bold")
+        return text
+
+    def _confirmed(self, confirmed: bool | None) -> None:
+        if not confirmed or self.loaded is None:
+            self.say("Not submitted; keep reviewing")
+            return
+        loaded = self.loaded
+        answer = rv.build_answer(loaded.requests, loaded.review)
+        try:
+            rv.claim_submission(self.db_path, self.thread_id, loaded.interrupt_id, self.operator, answer)
+        except rv.AlreadySubmitted as exc:
+            self._lock(exc)
+            return
+        try:
+            spawn_approve(self.thread_id, answer, config_path=getattr(self.app, "config_path", None),
+                          db_path=self.db_path)
+        except OSError as exc:  # the child could not start: the thread still waits, give the claim back
+            rv.release_submission(self.db_path, self.thread_id, loaded.interrupt_id, self.operator)
+            self.say(f"could not start the run: {exc}", error=True)
+            return
+        self.submitted = True
+        self.app.notify(f"Submitted: {sum(1 for a in answer if a['type'] != 'ignore')} emails go out; "
+                        "following the run", markup=False)
+        self._show_run()
+
+    def _show_run(self) -> None:
+        """Back to the dashboard that opened this screen, or to a new one for the thread."""
+        from console.screens.cmo_dashboard import CmoDashboard
+
+        stack = self.app.screen_stack
+        below = stack[-2] if len(stack) >= 2 else None
+        if isinstance(below, CmoDashboard) and below.thread_id == self.thread_id:
+            self.app.pop_screen()
+        else:
+            self.app.switch_screen(CmoDashboard(self.thread_id))
+
+    def _lock(self, exc: rv.AlreadySubmitted) -> None:
+        """Another console (or this one) submitted: nothing here may change any more."""
+        self.submitted = True
+        if self.loaded is not None:
+            self.loaded.review.submission = exc.submission
+        self.say(f"{exc}; this review can no longer change", error=True)
