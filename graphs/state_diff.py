@@ -19,6 +19,7 @@ Path = tuple[Any, ...]  # ("leads", 3, "email")
 QUIET_KEYS = ("counters", "history", "checkpoints")
 STAGE_KEYS = ("current_stage", "stage")
 MAX_PARTS = 4
+COLLAPSE_AFTER = 5  # more added/removed list items than this make one diff line
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ class DiffLine:
 
     def render(self, width: int = 60) -> str:
         where = format_path(self.path)
+        if self.path and isinstance(self.path[-1], slice):  # a collapsed run of list items
+            count = self.new if self.op == "+" else self.old
+            return f"{self.op} {where}: {count} items {'added' if self.op == '+' else 'removed'}"
         if self.op == "+":
             return f"+ {where}: {preview(self.new, width)}"
         if self.op == "-":
@@ -142,7 +146,10 @@ def _walk_diff(path: Path, old: Any, new: Any) -> Iterator[DiffLine]:
     if old is new:
         return
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in new:
+        keys = list(new)
+        if not path:  # top level: scalar changes (the stage, flags) before the big lists
+            keys.sort(key=lambda key: is_container(new[key]))
+        for key in keys:
             if key not in old:
                 yield DiffLine("+", path + (key,), new=new[key])
             else:
@@ -155,10 +162,15 @@ def _walk_diff(path: Path, old: Any, new: Any) -> Iterator[DiffLine]:
         common = min(len(old), len(new))
         for index in range(common):
             yield from _walk_diff(path + (index,), old[index], new[index])
-        for index in range(common, len(new)):
-            yield DiffLine("+", path + (index,), new=new[index])
-        for index in range(common, len(old)):
-            yield DiffLine("-", path + (index,), old=old[index])
+        # Runs of added/removed items collapse into one line: a list that gained 3,000 leads
+        # is one change to an operator, not 3,000.
+        for op, items, side in (("+", new, "new"), ("-", old, "old")):
+            extra = len(items) - common
+            if extra > COLLAPSE_AFTER:
+                yield DiffLine(op, path + (slice(common, len(items)),), **{side: extra})
+            else:
+                for index in range(common, len(items)):
+                    yield DiffLine(op, path + (index,), **{side: items[index]})
         return
     if type(old) is not type(new) or old != new:
         yield DiffLine("~", path, old=old, new=new)
@@ -172,6 +184,8 @@ def format_path(path: Sequence[Any]) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif isinstance(part, slice):
+            out += f"[{part.start}:{part.stop}]"
         else:
             out += ("." if out else "") + str(part)
     return out or "(root)"
@@ -180,7 +194,7 @@ def format_path(path: Sequence[Any]) -> str:
 def preview(value: Any, width: int = 60) -> str:
     """A short one-line rendering of any value (callers clean it before display)."""
     if isinstance(value, dict):
-        text = f"{{{len(value)} keys}}" if len(value) > 3 else _json(value)
+        text = _json(value)
     elif isinstance(value, (list, tuple)):
         text = f"[{len(value)} items]" if len(value) > 3 else _json(list(value))
     elif isinstance(value, str):
