@@ -143,7 +143,11 @@ async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
     path = Path(db_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     serde = make_serializer(path)
-    conn = await aiosqlite.connect(str(path), timeout=dbmod.BUSY_TIMEOUT_MS / 1000)
+    # Autocommit: each statement commits inside aiosqlite's thread. In the default mode the saver
+    # holds SQLite's write lock between an INSERT and a commit that needs the event loop, so any
+    # synchronous writer on that loop (registry, blob store, ledger) would deadlock until timeout.
+    conn = await aiosqlite.connect(str(path), timeout=dbmod.BUSY_TIMEOUT_MS / 1000,
+                                   isolation_level=None)
     try:
         await conn.execute(f"PRAGMA busy_timeout={dbmod.BUSY_TIMEOUT_MS}")
         saver = AsyncSqliteSaver(conn, serde=serde)
