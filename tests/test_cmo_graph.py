@@ -6,8 +6,6 @@ import csv
 import json
 import uuid
 
-import pytest
-
 from types import SimpleNamespace
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver

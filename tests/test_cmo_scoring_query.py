@@ -69,8 +69,9 @@ def test_queries_one_per_language_and_topic():
 def test_queries_without_optional_parts_and_hostile_terms():
     assert build_queries({"keywords": ["x"]}, date(2026, 1, 1)) == ["x"]
     assert build_queries({}, date(2026, 1, 1)) == []
-    q = build_queries({"keywords": ['a" stars:1', "machine learning", "Machine  Learning"], "languages": ["c sharp"],
-                       "topics": []}, date(2026, 1, 1))
+    icp = {"keywords": ['a" stars:1', "machine learning", "Machine  Learning"],
+           "languages": ["c sharp"], "topics": []}
+    q = build_queries(icp, date(2026, 1, 1))
     assert q == ['"a stars 1" OR "machine learning" language:c-sharp']
 
 

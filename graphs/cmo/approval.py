@@ -73,7 +73,8 @@ def _decision(raw: Any, where: str, request: Mapping[str, Any], errors: list[str
     if not isinstance(raw, Mapping):
         errors.append(f"{where}: a decision must be an object or a string, not {type(raw).__name__}")
         return None
-    kind = _ALIASES.get(str(raw.get("type", "")).strip().lower()) if isinstance(raw.get("type"), str) else None
+    kind = raw.get("type")
+    kind = _ALIASES.get(kind.strip().lower()) if isinstance(kind, str) else None
     if kind is None:
         errors.append(f"{where}: 'type' must be accept, edit or ignore (got {raw.get('type')!r})")
         return None

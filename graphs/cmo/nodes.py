@@ -15,7 +15,7 @@ from langgraph.types import interrupt
 from graphs import clock
 from graphs.clients.http import VendorError
 from graphs.cmo import approval
-from graphs.cmo.common import CmoContext, Step
+from graphs.cmo.common import CmoContext, Step, thread_id_of
 from graphs.cmo.ledger import Ledger
 from graphs.cmo.personalize import write_drafts
 from graphs.cmo.query import build_queries
@@ -215,8 +215,6 @@ def ledger_reports(db_path: str, thread_id: str, mode: str) -> dict:
 
 
 async def report(state: RunState, runtime: Runtime[CmoContext]) -> dict:
-    from graphs.cmo.common import thread_id_of
-
     state = migrate_state(state)
     step = Step("reporting", runtime)
     cfg = runtime.context.config

@@ -1,0 +1,55 @@
+"""The send ledger's claim protocol: new, resend, already, capped; the cap spans threads and days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from graphs import clock
+from graphs.cmo.ledger import DAILY_CAP, Ledger
+
+
+def items(*ids):
+    return [(draft_id, f"{draft_id}@x.io", {"draft_id": draft_id}) for draft_id in ids]
+
+
+def test_claim_outcomes_follow_the_row_status(tmp_path):
+    start = clock.FakeTime(datetime(2026, 2, 1, 10, tzinfo=timezone.utc))
+    with start, Ledger(tmp_path / "l.db") as ledger:
+        first = ledger.claim_many("t1", "instantly", items("a", "b", "c"), daily_cap=10)
+        assert [c.outcome for c in first] == ["new", "new", "new"] and all(c.must_send for c in first)
+        ledger.mark("t1", "a", "instantly", "sent")
+        ledger.mark("t1", "b", "instantly", "failed", "HTTP 500")
+        # c stays pending: the process "died" during its vendor call
+        again = ledger.claim_many("t1", "instantly", items("a", "b", "c"), daily_cap=10)
+        assert [c.outcome for c in again] == ["already", "resend", "resend"]
+        assert not again[0].must_send
+        rows = {r["draft_id"]: r for r in ledger.rows("t1")}
+        assert rows["b"]["attempts"] == 2 and rows["b"]["status"] == "pending"
+        assert rows["a"]["payload"] == {"draft_id": "a"}
+        # other services are independent rows of the same draft
+        assert [c.outcome for c in ledger.claim_many("t1", "attio", items("a"))] == ["new"]
+        assert ledger.counts("t1") == {"instantly": {"sent": 1, "pending": 2}, "attio": {"pending": 1}}
+
+
+def test_daily_cap_spans_threads_and_resets_the_next_day(tmp_path):
+    fake = clock.FakeTime(datetime(2026, 2, 1, 23, 0, tzinfo=timezone.utc))
+    with fake, Ledger(tmp_path / "l.db") as ledger:
+        assert [c.outcome for c in ledger.claim_many("t1", "outbox", items("a", "b"), 3)] == ["new", "new"]
+        second = ledger.claim_many("t2", "instantly", items("c", "d"), 3)
+        assert [c.outcome for c in second] == ["new", "capped"]
+        assert ledger.rows("t2", "instantly", statuses=("skipped",))[0]["detail"] == DAILY_CAP
+        assert ledger.sent_today() == 3
+        # uncapped services ignore the cap
+        assert ledger.claim_many("t2", "linear", items("x"), 3)[0].outcome == "new"
+        fake.current += timedelta(hours=2)  # a new UTC day: the skipped draft fits again
+        assert [c.outcome for c in ledger.claim_many("t2", "instantly", items("c", "d"), 3)] == \
+            ["resend", "new"]
+        assert ledger.sent_today() == 1
+
+
+def test_a_second_connection_sees_committed_claims(tmp_path):
+    path = tmp_path / "l.db"
+    with Ledger(path) as one, Ledger(path) as two:
+        one.claim_many("t", "outbox", items("a"), 1)
+        assert two.claim_many("t", "outbox", items("a"), 1)[0].outcome == "resend"
+        assert two.claim_many("u", "outbox", items("b"), 1)[0].outcome == "capped"
