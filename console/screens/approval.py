@@ -311,14 +311,15 @@ class ApprovalScreen(Screen):
             return False
         return True
 
-    def _apply(self, rows: list[rv.DraftRow], decision: str, *, what: str, **texts: str) -> None:
+    def _apply(self, rows: list[rv.DraftRow], decision: str, *, what: str, **texts: str) -> bool:
+        """Decide and show the outcome; False when anything was refused."""
         assert self.loaded is not None
         try:
             outcome = rv.decide(self.db_path, self.thread_id, self.loaded.interrupt_id, rows,
                                 decision, by=self.operator, cap=self.loaded.cap, **texts)
         except rv.AlreadySubmitted as exc:
             self._lock(exc)
-            return
+            return False
         self.loaded.review = outcome.review
         self._refresh()
         verb = VERBS[decision]
@@ -331,12 +332,14 @@ class ApprovalScreen(Screen):
         else:
             self.say(f"{verb} {len(outcome.changed)} {what}" if len(rows) != 1 or not outcome.changed
                      else f"{verb} {one_line(rows[0].name, 40)}")
+        return not outcome.refused
 
     def action_decide(self, decision: str) -> None:
         row = self.selected
         if not self._ready() or row is None:
             return
-        self._apply([row], decision, what="draft")
+        if not self._apply([row], decision, what="draft"):
+            return  # stay on the refused draft: its reason is on screen
         table = self.query_one("#drafts", DataTable)
         if table.cursor_row < len(self.shown_rows) - 1:
             table.move_cursor(row=table.cursor_row + 1)
