@@ -84,7 +84,8 @@ def compare(name: str, text: str) -> None:
         path.write_text(recorded, encoding="utf-8")
         return
     expected = path.read_text(encoding="utf-8")
-    assert recorded == expected, f"{path.name} changed; review and regenerate with CMO_UPDATE_SNAPSHOTS=1"
+    assert recorded == expected, (f"{path.name} changed; review and regenerate with "
+                                  f"CMO_UPDATE_SNAPSHOTS=1. Now:\n{recorded}")
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])

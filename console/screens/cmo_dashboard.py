@@ -81,18 +81,18 @@ def draft_rows(values: dict) -> list[tuple[str, tuple]]:
 
 TABLES: dict[str, tuple[str, tuple[Column, ...], Callable[[dict], list], str | None, bool]] = {
     # tab id: (title, columns, rows from state values, default sort column, descending)
-    "repos": ("Repos", (Column("repo", "repo", 30), Column("stars", "stars"), Column("lang", "lang"),
+    "repos": ("Repos", (Column("repo", "repo", 30), Column("stars", "stars", 7), Column("lang", "lang", 10),
                         Column("description", "description", 40), Column("topics", "topics", 24),
-                        Column("updated", "updated")), repo_rows, None, False),
+                        Column("updated", "updated", 20)), repo_rows, None, False),
     "candidates": ("Candidates", (Column("login", "login", 20), Column("repo", "from repo", 30),
-                                  Column("signal", "signal"), Column("contrib", "contrib"),
-                                  Column("role", "role")), candidate_rows, None, False),
-    "leads": ("Leads", (Column("login", "login", 18), Column("icp", "icp"), Column("sendable", "send"),
+                                  Column("signal", "signal", 16), Column("contrib", "contrib", 7),
+                                  Column("role", "role", 12)), candidate_rows, None, False),
+    "leads": ("Leads", (Column("login", "login", 18), Column("icp", "icp", 4), Column("sendable", "send", 4),
                         Column("name", "name", 20), Column("email", "email", 28),
                         Column("company", "company", 18), Column("location", "location", 16),
                         Column("bio", "bio", 40)), lead_rows, "icp", True),
-    "to_send": ("To send", (Column("email", "email", 28), Column("icp", "icp"),
-                            Column("priority", "prio"), Column("sendable", "send"),
+    "to_send": ("To send", (Column("email", "email", 28), Column("icp", "icp", 4),
+                            Column("priority", "prio", 6), Column("sendable", "send", 4),
                             Column("subject", "subject", 36), Column("body", "body", 40),
                             Column("prospect", "prospect", 18)), draft_rows, "icp", True),
 }

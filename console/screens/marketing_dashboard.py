@@ -58,6 +58,23 @@ def routing_trail(values: dict, hub: str) -> list[str]:
     return trail
 
 
+def summary_of(values: dict, hub: str) -> dict:
+    """The graph's own summary (graphs.marketing_team.graph.summarize_state) when it can be had,
+    else the same facts read from the state with the seed's field names."""
+    try:
+        from graphs.marketing_team.graph import summarize_state
+
+        summary = dict(summarize_state(values))
+    except Exception:
+        summary = {}
+    if not isinstance(summary.get("routing_trail"), list) or not summary.get("routing_trail"):
+        summary["routing_trail"] = routing_trail(values, hub)
+    summary.setdefault("error_count", values.get("error_count"))
+    summary.setdefault("completed_agents", as_list(values.get("completed_agents")))
+    summary.setdefault("campaign_id", values.get("current_campaign_id"))
+    return summary
+
+
 def render_trail(trail: list[str]) -> Text:
     text = Text(end="")
     text.append("Routing\n", style="bold")
@@ -76,24 +93,32 @@ def render_trail(trail: list[str]) -> Text:
     return text
 
 
-def render_facts(values: dict, row: Any) -> Text:
+def render_facts(values: dict, summary: dict, row: Any) -> Text:
     text = Text(end="")
-    status = one_line(getattr(row, "status", None) or "unknown", 20)
-    text.append("status ", style="dim")
-    text.append(status + "\n", style="bold")
-    errors = values.get("error_count")
-    text.append("errors ", style="dim")
-    text.append(f"{errors if isinstance(errors, int) else 0}\n",
-                style="bold red" if isinstance(errors, int) and errors else "")
-    campaign = values.get("current_campaign_id")
-    if campaign:
-        text.append("campaign ", style="dim")
-        text.append(one_line(campaign, 40) + "\n")
+
+    def fact(label: str, value: Any, style: str = "") -> None:
+        text.append(f"{label} ", style="dim")
+        text.append(one_line(value, 60) + "\n", style=style)
+
+    fact("status", getattr(row, "status", None) or "unknown", "bold")
+    errors = summary.get("error_count")
+    errors = errors if isinstance(errors, int) else 0
+    fact("errors", errors, "bold red" if errors else "")
+    if summary.get("turns"):
+        fact("turns", summary["turns"])
+    usage = as_dict(summary.get("usage"))
+    if usage.get("total_tokens"):
+        fact("tokens", f"{usage['total_tokens']:,}")
+    if summary.get("model"):
+        fact("model", summary["model"])
+    if summary.get("campaign_id"):
+        fact("campaign", summary["campaign_id"])
     brand = as_dict(values.get("brand_identity"))
     if brand:
-        text.append("brand ", style="dim")
-        text.append(one_line(brand.get("name") or brand.get("brand") or ", ".join(brand), 40) + "\n")
-    completed = [one_line(name, 30) for name in as_list(values.get("completed_agents"))]
+        fact("brand", brand.get("name") or brand.get("brand") or ", ".join(brand))
+    if summary.get("finish_reason"):
+        fact("finished", summary["finish_reason"])
+    completed = [one_line(name, 30) for name in as_list(summary.get("completed_agents"))]
     text.append("done ", style="dim")
     text.append(", ".join(completed) if completed else "-", style="green")
     if getattr(row, "error", None):
@@ -112,6 +137,7 @@ class MarketingDashboard(RunFollowScreen):
     def __init__(self, thread_id: str, **kwargs: Any) -> None:
         super().__init__(thread_id, **kwargs)
         self.hub = DEFAULT_HUB
+        self.summary: dict = {}
 
     def compose(self) -> ComposeResult:
         yield Static(safe_text(f"Marketing team run {self.thread_id}"), id="title")
@@ -143,14 +169,16 @@ class MarketingDashboard(RunFollowScreen):
     # -- painting ------------------------------------------------------------------------------
 
     def show_row(self, row: Any) -> None:
-        self.query_one("#facts", Static).update(render_facts(values_of(self.state), row))
+        self.query_one("#facts", Static).update(render_facts(values_of(self.state), self.summary, row))
 
     def show_state(self, state: Any) -> None:
         values = values_of(state)
+        self.summary = summary_of(values, self.hub)
         self.query_one(Transcript).show_messages(as_list(values.get("messages")))
-        self.query_one("#trail", Static).update(render_trail(routing_trail(values, self.hub)))
+        trail = [one_line(step, 40) for step in as_list(self.summary.get("routing_trail"))]
+        self.query_one("#trail", Static).update(render_trail(trail))
         pending = tuple(getattr(state, "next", ()) or ())
-        completed = as_list(values.get("completed_agents"))
+        completed = as_list(self.summary.get("completed_agents"))
         finished = not pending and one_line(values.get("next") or "").upper() == "FINISH"
         self.query_one(GraphView).show(pending, completed, finished)
 

@@ -78,7 +78,13 @@ def render_message(message: Any) -> Text:
     if who != kind and kind in ("ai", "tool"):
         text.append(f" ({kind})", style="dim")
     text.append("\n")
-    text.append(message_text(message) or "(empty)")
+    body = message_text(message)
+    calls = [one_line(_field(call, "name") or "?", 40) for call in (_field(message, "tool_calls") or [])]
+    if calls:
+        text.append(("calls " if not body else "") + ", ".join(calls) + ("\n" if body else ""),
+                    style="dim")
+    if body or not calls:
+        text.append(body or "(empty)")
     return text
 
 
@@ -87,7 +93,9 @@ class Transcript(RichLog):
 
     def __init__(self, *, max_lines: int = DEFAULT_MAX_LINES, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(max_lines=max_lines, wrap=True, markup=False, highlight=False,
+        # min_width: RichLog renders at least 78 columns wide by default, which cuts lines in a
+        # narrower pane instead of wrapping them.
+        super().__init__(max_lines=max_lines, wrap=True, markup=False, highlight=False, min_width=10,
                          auto_scroll=True, name=name, id=id, classes=classes)
         self.written = 0
         self._first_id: Any = None
