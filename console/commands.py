@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Iterator, NamedTuple
 
-from textual.app import App
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -22,25 +21,35 @@ class BoundAction(NamedTuple):
     namespace: DOMNode
 
 
+def _available(node: DOMNode, action: str) -> bool:
+    target, _, name = action.rpartition(".")
+    owner = {"app": node.app, "screen": node.screen}.get(target, node) if target else node
+    return owner.check_action(name, ()) is True
+
+
 def bound_actions(screen: Screen) -> Iterator[BoundAction]:
-    """The app's and the screen's bindings that are available now, one entry per action."""
+    """The screen's and the app's bindings available now, one entry per action.
+
+    Read from each node's own bindings (not the active key map), so an action whose key a
+    focused widget shadows (enter on a table) is still listed.
+    """
     app = screen.app
-    seen: dict[tuple[int, str], list[str]] = {}
-    found: list[tuple[tuple[int, str], str, str, DOMNode]] = []
-    for key, active in screen.active_bindings.items():
-        if not isinstance(active.node, (App, Screen)) or not active.enabled:
-            continue
-        binding = active.binding
-        if binding.system or binding.action in ("command_palette",):
-            continue
-        ident = (id(active.node), binding.action)
-        if ident not in seen:
-            seen[ident] = []
-            title = binding.description or binding.action.replace("_", " ").capitalize()
-            found.append((ident, title, binding.action, active.node))
-        seen[ident].append(app.get_key_display(binding))
-    for ident, title, action, node in found:
-        yield BoundAction(title, " / ".join(dict.fromkeys(seen[ident])), action, node)
+    keys: dict[tuple[int, str], list[str]] = {}
+    found: list[BoundAction] = []
+    for node in (screen, app):
+        for _key, binding in node._bindings:
+            if binding.system or binding.action == "command_palette":
+                continue
+            ident = (id(node), binding.action)
+            if ident not in keys:
+                if not _available(node, binding.action):
+                    continue
+                keys[ident] = []
+                title = binding.description or binding.action.replace("_", " ").capitalize()
+                found.append(BoundAction(title, "", binding.action, node))
+            keys[ident].append(app.get_key_display(binding))
+    for item in found:
+        yield item._replace(keys=" / ".join(dict.fromkeys(keys[(id(item.namespace), item.action)])))
 
 
 class ActionsProvider(Provider):

@@ -78,7 +78,7 @@ def row_cells(row: Any, now: datetime) -> dict[str, Text]:
         "thread": safe_text(row.thread_id, max_len=THREAD_MAX),
         "graph": safe_text(row.graph),
         "status": status_text(row.status),
-        "stage": safe_text(stage_of(row), max_len=20),
+        "stage": safe_text(stage_of(row), max_len=10),
         "progress": safe_text(progress_label(row)),
         "updated": safe_text(age(row.updated_at or row.started_at, now), style="dim"),
         "flags": flags_text(bool(row.sandbox), bool(row.offline)),
