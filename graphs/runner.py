@@ -131,6 +131,8 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
             await asyncio.sleep(1.0)
             recorder.heartbeat()
 
+    # After the run, read the thread's newest state, not the checkpoint a fork started from.
+    latest = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
     beater = asyncio.create_task(beat())
     try:
         async for mode, data in graph.astream(graph_input, config, context=ctx,
@@ -147,7 +149,7 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
                 for node in data:
                     if node == "__interrupt__":
                         continue
-                    snapshot = await graph.aget_state(config)
+                    snapshot = await graph.aget_state(latest)
                     summary = module.summarize_state(snapshot.values or {})
                     pending["stage"] = summary.get("stage") or node
                     pending["counts"] = _counts(summary)
@@ -162,7 +164,7 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
             _flush(recorder, pending)
     finally:
         beater.cancel()
-    snapshot = await graph.aget_state(config)
+    snapshot = await graph.aget_state(latest)
     summary = module.summarize_state(snapshot.values or {})
     interrupts = [{"id": item.id, "value": item.value} for item in snapshot.interrupts or ()]
     status = "interrupted" if interrupts else ("stopped" if snapshot.next else "done")
