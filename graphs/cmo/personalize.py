@@ -30,8 +30,29 @@ SYSTEM_PROMPT = (
 )
 
 
-def _templates(ctx: CmoContext, step: Step) -> PersonalizeConfig:
-    settings = ctx.config.personalize
+async def _campaign_copy(ctx: CmoContext, step: Step, settings: PersonalizeConfig) -> PersonalizeConfig:
+    """`personalize.campaign_copy` names a marketing-team campaign: its approved email copy
+    (ContentCreator drafts it, an operator approves it) replaces the configured template."""
+    if not settings.campaign_copy:
+        return settings
+    from graphs.marketing_team.store import approved_email_copy
+
+    try:
+        copy = await asyncio.to_thread(approved_email_copy, ctx.config, ctx.db_path,
+                                       settings.campaign_copy, ctx.env)
+    except Exception as exc:  # the store is unreachable: keep the configured template
+        step.error("personalize.campaign_copy", {"campaign": settings.campaign_copy},
+                   f"{exc}; using the configured template")
+        return settings
+    if not copy:
+        step.error("personalize.campaign_copy", {"campaign": settings.campaign_copy},
+                   "no approved email copy for this campaign; using the configured template")
+        return settings
+    return settings.model_copy(update={"subject": copy["subject"], "body": copy["body"]})
+
+
+async def _templates(ctx: CmoContext, step: Step) -> PersonalizeConfig:
+    settings = await _campaign_copy(ctx, step, ctx.config.personalize)
     try:
         render_template(settings.subject, {})
         render_template(settings.body, {})
@@ -80,7 +101,7 @@ def _parse_reply(content: str) -> tuple[str, str]:
 
 
 async def write_drafts(leads: list[dict], ctx: CmoContext, step: Step) -> list[dict]:
-    settings = _templates(ctx, step)
+    settings = await _templates(ctx, step)
     drafts = [_base_draft(lead, settings) for lead in leads]
     use_model = ctx.config.llm.provider == "openai" and ctx.llm is not None
     targets = [i for i, draft in enumerate(drafts) if use_model and draft["meta"]["sendable"]]
