@@ -72,6 +72,7 @@ class TimeoutsConfig(_Section):
     attio_api: float = Field(20, gt=0)
     linear_api: float = Field(20, gt=0)
     llm_api: float = Field(60, gt=0)
+    store_api: float = Field(20, gt=0)
 
 
 class GitHubConfig(_Section):

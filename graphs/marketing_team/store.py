@@ -182,7 +182,7 @@ def make_store(cfg: Any, db_path: str | Path, env: Mapping[str, str] | None = No
     env = env if env is not None else os.environ
     if cfg.store.url:
         return PocketBaseStore(cfg.store.url, env.get(cfg.store.token_env) or None,
-                               timeout=cfg.timeouts.llm_api, transport=transport)
+                               timeout=cfg.timeouts.store_api, transport=transport)
     return SqliteCampaignStore(db_path)
 
 
@@ -212,7 +212,7 @@ def approved_email_copy(cfg: Any, db_path: str | Path, campaign_id: str,
                   "filter": pocketbase_filter({"campaign": campaign_id, "channel": "email",
                                                "approval_status": "approved"})}
         try:
-            with httpx.Client(transport=transport, timeout=cfg.timeouts.llm_api) as client:
+            with httpx.Client(transport=transport, timeout=cfg.timeouts.store_api) as client:
                 response = client.get(f"{cfg.store.url.rstrip('/')}/api/collections/content/records",
                                       params=params,
                                       headers={"Authorization": token} if token else {})
