@@ -103,6 +103,10 @@ class Progress:
             self._line(f"waiting for {event.get('service')}: {event.get('reason')} "
                        f"until {event.get('until')}")
         elif kind == "node":
+            summary = event.get("summary") or {}
+            if event.get("node") == "Supervisor" and summary.get("next"):
+                self._line(f"Supervisor -> {summary['next']}")
+                return
             counts = ", ".join(f"{k} {v}" for k, v in (event.get("counts") or {}).items() if v)
             self._line(f"{event.get('node')}: {counts}")
 
@@ -130,6 +134,11 @@ def _run(args, kind: str, thread_id: str, cfg: Config | None = None, **kwargs: A
         summary = outcome.summary
         print(f"thread {outcome.thread_id}: {outcome.status}"
               f" (stage {summary.get('stage', '?')})")
+        trail = summary.get("routing_trail")
+        if kind == "marketing" and trail:
+            print("  route: " + " -> ".join(clean_text(str(step), 40) for step in trail))
+            if summary.get("finish_reason"):
+                print(f"  finished: {clean_text(str(summary['finish_reason']), 200)}")
         if outcome.status == "interrupted" and kind == "cmo":
             print(f"  awaiting approval: review with `cmo` or answer with "
                   f"`cmo approve {outcome.thread_id} --all`")
@@ -248,7 +257,7 @@ def cmd_threads(args) -> int:
         counts = " ".join(f"{k}={v}" for k, v in row.counts.items()
                           if k in ("repos", "candidates", "leads", "to_send", "sent", "messages",
                                    "errors") and v)
-        badge = " [sandbox]" if row.sandbox else ""
+        badge = (" [sandbox]" if row.sandbox else "") + (" [offline]" if row.offline else "")
         print(f"{clean_text(row.thread_id, 32):32} {row.graph:9} {row.status:11} "
               f"{clean_text(row.stage, 12):12} {row.updated_at:20} {counts}{badge}")
     return 0

@@ -72,7 +72,7 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     recorder = RunRecorder(db_path, thread_id, kind)
     try:
-        recorder.start(goal=goal, sandbox=cfg.github_is_sandbox(env),
+        recorder.start(goal=goal, sandbox=kind == "cmo" and cfg.github_is_sandbox(env),
                        offline=cfg.llm.provider == "template")
     except ThreadBusy as exc:
         recorder.close()
