@@ -88,10 +88,11 @@ async def wait_for(pilot, condition: Callable[[], Any], what: str, timeout: floa
     raise AssertionError(f"timed out waiting for {what}")
 
 
-async def polled(pilot, app: CmoApp, passes: int = 1) -> HomeScreen:
+async def polled(pilot, app: CmoApp, passes: int = 1, *, since_start: bool = False) -> HomeScreen:
+    """Wait for `passes` more registry polls (or, with since_start, `passes` in all)."""
+    await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "the home screen")
     screen = app.screen
-    assert isinstance(screen, HomeScreen)
-    target = screen.polls + passes
+    target = passes if since_start else screen.polls + passes
     await wait_for(pilot, lambda: screen.polls >= target, f"{passes} poll(s)")
     await pilot.pause()
     return screen

@@ -122,25 +122,31 @@ class NewRunScreen(Screen[LaunchResult | None]):
         initial = icp_form_values(self.app.config.icp)
         yield Header()
         with VerticalScroll(id="form"):
-            yield Label("Graph", classes="field-label")
-            yield Select(GRAPHS, value=self._graph, allow_blank=False, id="graph")
-            yield Static(id="graph-error", classes="field-error")
-            yield Label(LABELS["goal"], classes="field-label")
-            yield Input(placeholder="what this run should achieve", id="goal",
-                        max_length=GOAL_MAX + 100)
-            yield Static(id="goal-error", classes="field-error")
+            yield Static(Text("Start a run. It runs in its own process and keeps going if the "
+                              "console quits.", style="dim"), id="intro")
+            yield from self._field("graph", "Graph", Select(
+                GRAPHS, value=self._graph, allow_blank=False, id="graph", compact=True))
+            yield from self._field("goal", LABELS["goal"], Input(
+                placeholder="what this run should achieve", id="goal",
+                max_length=GOAL_MAX + 100, compact=True))
             with Vertical(id="icp"):
                 yield Static(Text("Ideal customer profile (prefilled from the config)",
                                   style="bold"), id="icp-title")
                 for name in ICP_FIELDS:
-                    yield Label(LABELS[name], classes="field-label")
-                    yield Input(initial[name], id=name)
-                    yield Static(id=f"{name}-error", classes="field-error")
+                    yield from self._field(name, LABELS[name], Input(initial[name], id=name,
+                                                                     compact=True))
             yield Static(id="form-error", classes="field-error")
             with Horizontal(id="buttons"):
                 yield Button("Start run  ctrl+s", id="start", variant="primary")
                 yield Button("Cancel  esc", id="cancel")
-        yield Footer()
+        yield Footer(compact=True)
+
+    @staticmethod
+    def _field(name: str, label: str, widget) -> ComposeResult:
+        with Horizontal(classes="field"):
+            yield Label(label, classes="field-label")
+            yield widget
+        yield Static(id=f"{name}-error", classes="field-error")
 
     def on_mount(self) -> None:
         self._show_icp()
