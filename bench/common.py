@@ -6,9 +6,11 @@ the reason. Each figure module has `run() -> list[Result]`; `python -m bench NAM
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -91,7 +93,8 @@ def header() -> str:
     info = machine_info()
     return (f"# machine: {info['cpus']} cpu x {info['cpu']}, {info['os']}, python {info['python']}, "
             f"textual {info['textual']}, langgraph {info['langgraph']} "
-            f"(checkpoint-sqlite {info['langgraph-checkpoint-sqlite']})")
+            f"(checkpoint-sqlite {info['langgraph-checkpoint-sqlite']}), "
+            f"load {os.getloadavg()[0]:.2f}")
 
 
 def emit(result: Result) -> Result:
@@ -112,6 +115,8 @@ def note(text: str) -> None:
 def workdir(name: str) -> Path:
     """A fresh temp directory for one benchmark (kept only if BENCH_KEEP is set)."""
     base = Path(tempfile.mkdtemp(prefix=f"cmo-bench-{name}-"))
+    if not os.environ.get("BENCH_KEEP"):  # generated databases reach ~1 GB
+        atexit.register(shutil.rmtree, base, True)
     return base
 
 

@@ -19,7 +19,7 @@ import time
 from bench.common import PYTHON, ROOT, Result, emit, median, note, scaled_run, standalone, workdir
 
 REPOS, PEOPLE = 300, 1500
-PAIRS = 3
+PAIRS = 4
 TARGET = 0.95
 
 

@@ -1,0 +1,6 @@
+.PHONY: bench
+
+# Every performance figure with its target (measurements, not tests; CI does not run them).
+# One benchmark: make bench NAME=first_paint
+bench:
+	python -m bench $(NAME)
