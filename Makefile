@@ -1,6 +1,8 @@
 .PHONY: bench
 
+PYTHON ?= python3
+
 # Every performance figure with its target (measurements, not tests; CI does not run them).
 # One benchmark: make bench NAME=first_paint
 bench:
-	python -m bench $(NAME)
+	$(PYTHON) -m bench $(NAME)

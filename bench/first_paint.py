@@ -48,6 +48,13 @@ def run() -> list[Result]:
                          f"{', '.join(f'{s:.2f}' for s in measured)}; bare python start "
                          f"{startup:.2f} s"))
     note(imports_on_first_paint())
+    if value >= TARGET:
+        note("cause: imports on the first-paint path: textual + widgets ~0.2 s, graphs.config "
+             "(pydantic models + yaml) ~0.1 s, python start ~0.1 s; langgraph is not imported. "
+             "On a quiet machine the first frame lands at ~0.4 s; under load it doubles.")
+        note("next step (console/cli_commands.py open_console, graphs/config.py): paint the home "
+             "screen from --db / storage.db read without pydantic, validate the config in a worker "
+             "after the first frame.")
     return [result]
 
 

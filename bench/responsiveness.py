@@ -105,6 +105,19 @@ async def press_and_time(db_path, thread_id: str, streaming: bool) -> tuple[list
     return samples, updates
 
 
+def explain() -> None:
+    note("cause: the first visit to a table tab fills up to 3,000 KeyedTable rows on the UI "
+         "thread (300-640 ms measured for candidates/leads/to_send); while streaming, every new "
+         "checkpoint (1/s) decodes the whole 4 MB state in the poll worker (holding the GIL) and "
+         "show_state marks every tab stale, so the visible 3,000-row table is rebuilt even "
+         "when only counters changed.")
+    note("fix: console/screens/cmo_dashboard.py show_state: mark a tab stale only when its list "
+         "changed (compare a fingerprint: length + id of first/last, or the cmo_blobs sha); "
+         "console/widgets/keyed_table.py: page or virtualise rows (Line API) instead of adding "
+         "3,000 rows; graphs/inspect.py: let pollers reuse unchanged channel values (same blob "
+         "sha) instead of decoding them every checkpoint.")
+
+
 def run() -> list[Result]:
     base = workdir("responsive")
     db_path = base / "responsive.sqlite"
@@ -112,13 +125,16 @@ def run() -> list[Result]:
     quiet, _ = asyncio.run(press_and_time(db_path, "cmo-keys", streaming=False))
     busy, updates = asyncio.run(press_and_time(db_path, "cmo-keys", streaming=True))
     p95 = percentile(busy, 95)
-    return [emit(Result("responsiveness: key -> screen updated while streaming (p95)", p95 * 1000,
+    results = [emit(Result("responsiveness: key -> screen updated while streaming (p95)", p95 * 1000,
                         "ms", f"< {TARGET * 1000:.0f} ms", p95 < TARGET,
                         f"{len(busy)} tab keys on a 3,000-lead dashboard at 80x24 while another "
                         f"process wrote {updates} registry updates (~{RATE}/s) and a checkpoint "
                         f"a second; median {median(busy) * 1000:.0f} ms, max "
                         f"{max(busy, default=0) * 1000:.0f} ms; without streaming p95 "
                         f"{percentile(quiet, 95) * 1000:.0f} ms"))]
+    if p95 >= TARGET:
+        explain()
+    return results
 
 
 if __name__ == "__main__":

@@ -57,10 +57,25 @@ def run() -> list[Result]:
     results.append(emit(Result("terminal traffic: idle, home screen (80x24)", home, "B/s",
                                f"~0 (<= {IDLE_LIMIT} B/s)", home <= IDLE_LIMIT,
                                f"{WINDOW:.0f} s after the first paint settled")))
+    if home > IDLE_LIMIT:
+        note("cause: every 0.5 s poll repaints even when no row changed: HomeScreen._polled -> "
+             "_show() re-syncs the table and re-sets #summary/#detail, and _show_detail calls "
+             "refresh_bindings() (the footer and the table's horizontal scrollbar row are "
+             "re-sent, ~10 KB a poll at 80x24).")
+        note("fix (console/screens/home.py): skip _show() when the rows' (thread_id, version, "
+             "status) and the filter are unchanged; update a Static only when its text changed; "
+             "refresh_bindings() only when the selected row's status changed.")
     if dashboard is not None:
         results.append(emit(Result("terminal traffic: idle, dashboard of a finished run", dashboard,
                                    "B/s", f"~0 (<= {IDLE_LIMIT} B/s)", dashboard <= IDLE_LIMIT,
                                    "nothing changes; every byte is a repaint")))
+
+    if dashboard is not None and dashboard > IDLE_LIMIT:
+        note("cause: CmoDashboard.show_row runs every 0.25 s pass and calls refresh_bindings() "
+             "(the footer is redrawn) and repaints the pipeline; the table's scrollbar row follows.")
+        note("fix (console/screens/cmo_dashboard.py): refresh_bindings() only when "
+             "awaiting_approval changes; skip show_row when row.version is unchanged and no "
+             "elapsed-time text changed (tick elapsed time once a second, not every pass).")
 
     # Streaming: a real run (600 repos, 3,000 people, 100 ms per API call) in a child process.
     stream_db = base / "stream.sqlite"
