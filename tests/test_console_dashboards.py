@@ -76,6 +76,7 @@ def dashboard_app(db_path: Path, make_screen: Callable[[], Any], *, clock=fixed_
         from console.app import make_app
 
         app = make_app(None, db_path, poll_interval=poll_interval, clock=clock)
+    app.animation_level = "none"  # tab underline animations would make every key press wait
     app.call_later(lambda: app.push_screen(make_screen()))
     return app
 
@@ -379,3 +380,160 @@ async def test_marketing_dashboard_transcript_trail_and_follow_up_goal(tmp_path,
         assert str(kwargs["db_path"]) == str(db_path)
         await pilot.press("escape")  # leaves the input first
         assert isinstance(app.screen, MarketingDashboard)
+
+
+# -- dashboards on real sandbox runs --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sandbox_runs(tmp_path_factory):
+    """One real sandbox CMO run (stopped at the approval interrupt) and one marketing-team run,
+    made by the CLI in child processes, in one database. Tests that write copy it first."""
+    import subprocess
+
+    from graphs.registry import list_threads
+
+    work_dir = tmp_path_factory.mktemp("sandbox_runs")
+    db_path = work_dir / "runs.db"
+    children = [subprocess.Popen([sys.executable, "-m", "console.cli", "run", graph, "--goal", goal,
+                                  "--db", str(db_path), "--quiet"], cwd=work_dir, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for graph, goal in (("cmo", "find pytest maintainers [/x]"),
+                                    ("marketing", "launch [@click=app.quit] now"))]
+    for child in children:  # both at once: one database, several writers, as in production
+        out, err = child.communicate(timeout=120)
+        assert "Traceback" not in err, err
+    threads = {row.graph: row.thread_id for row in list_threads(db_path)}
+    assert set(threads) == {"cmo", "marketing"}
+    return db_path, threads
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+async def test_cmo_dashboard_on_a_real_run_waiting_for_approval(sandbox_runs, tmp_path):
+    from graphs.inspect import thread_state
+    from graphs.registry import get_thread
+    from graphs.sandbox.data import HOSTILE_STRINGS
+    from graphs.text import one_line
+
+    db_path, threads = sandbox_runs
+    thread_id = threads["cmo"]
+    row, state = get_thread(db_path, thread_id), thread_state(db_path, thread_id)
+    assert state.interrupts, "the sandbox run should stop at the approval interrupt"
+    app = dashboard_app(db_path, lambda: CmoDashboard(thread_id))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        text = screen_text(app)
+        assert screen.awaiting_approval and "awaiting approval: press a" in text
+        assert "▶approve" in text and "✓personalize" in text
+        candidates = row.counts["candidates"]
+        assert any(line.startswith(" candidates") and line.rstrip().endswith(f"{candidates:,}")
+                   for line in text.splitlines())
+
+        await pilot.press("3")
+        leads = screen.query_one("#leads-table", KeyedTable)
+        assert leads.total == len(state.values["leads"]) and leads.row_count == min(500, leads.total)
+        scores = [cells[1] for cells in (leads.get_row_at(i) for i in range(leads.row_count))]
+        assert scores == sorted(scores, reverse=True)
+        bios = {cells[7].plain for cells in (leads.get_row_at(i) for i in range(leads.row_count))}
+        names = {cells[3].plain for cells in (leads.get_row_at(i) for i in range(leads.row_count))}
+        hostile_shown = {one_line(h, 160) for h in HOSTILE_STRINGS} & (bios | names)
+        assert hostile_shown, "the sandbox's hostile bios should reach the leads table"
+        assert "[/x]" in {one_line(h) for h in hostile_shown} | bios
+        for key, table_id in (("1", "#repos-table"), ("2", "#candidates-table"), ("4", "#to_send-table")):
+            await pilot.press(key)
+            table = screen.query_one(table_id, KeyedTable)
+            assert table.row_count > 0
+            assert all(isinstance(cell, (Text, int, float)) for i in range(table.row_count)
+                       for cell in table.get_row_at(i))
+        await pilot.press("6")
+        history = screen.query_one("#history-log", HistoryLog)
+        assert history.written == len(state.values.get("history") or [])
+        assert app.is_running and isinstance(app.screen, CmoDashboard)
+
+
+HOSTILE_RECORDS = {
+    "repos": [{"id": 999001, "full_name": "evil/[/x]", "description": HOSTILE[1], "topics": [HOSTILE[2]]}],
+    "candidates": [{"login": "[@click=app.quit]", "from_repo": HOSTILE[4], "signal": HOSTILE[2]}],
+    "leads": [{"login": "evil-lead", "name": HOSTILE[1], "bio": HOSTILE[0], "icp_score": 101,
+               "email": "[reverse]@example.com"}],
+    "to_send": [{"draft_id": "evil", "email": "e@example.com", "subject": HOSTILE[2],
+                 "body": f"{HOSTILE[3]}\n{HOSTILE[0]}", "meta": {"icp_score": 101, "priority": "[/x]"}}],
+}
+
+
+async def test_hostile_records_in_every_table_render_as_text(sandbox_runs, tmp_path):
+    """Adds hostile records to the real run through LangGraph (a real checkpoint, update_state)."""
+    from graphs.checkpoint import open_sync_saver
+    from graphs.cmo.graph import build_graph
+    from graphs.inspect import thread_state
+
+    db_path = copy_database(sandbox_runs[0], tmp_path / "hostile.db")
+    thread_id = sandbox_runs[1]["cmo"]
+    values = thread_state(db_path, thread_id).values
+    update = {key: list(values.get(key) or []) + records for key, records in HOSTILE_RECORDS.items()}
+    update["errors"] = [{"stage": HOSTILE[0], "tool": HOSTILE[1], "error": HOSTILE[3] + " " + HOSTILE[4]}]
+    update["history"] = [{"stage": "[reverse]", "action": HOSTILE[1], "result": HOSTILE[3]}]
+    with open_sync_saver(db_path) as saver:
+        build_graph().compile(checkpointer=saver).update_state(
+            {"configurable": {"thread_id": thread_id}}, update)
+
+    app = dashboard_app(db_path, lambda: CmoDashboard(thread_id))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot, app)
+        in_tables = {"1": ("repos", ["evil/[/x]", "[@click=app.quit]click me[/]", "[reverse]inverted"]),
+                     "2": ("candidates", ["[@click=app.quit]", "red [b]bold", "[reverse]inverted"]),
+                     "3": ("leads", ["evil-lead", "[@click=app.quit]click me[/]", "[/x]", "[reverse]@example.com"]),
+                     "4": ("to_send", ["[reverse]inverted", "link", "[/x]"])}
+        for key, (tab, snippets) in in_tables.items():
+            await pilot.press(key)
+            cells = {value for row in cell_texts(screen.query_one(f"#{tab}-table", KeyedTable)) for value in row}
+            for snippet in snippets:
+                assert snippet in cells, (tab, snippet)
+            assert not any("\x1b" in value or "evil.example" in value for value in cells)
+        # Sorted by icp_score, the hostile lead and draft (icp 101) are on screen, literally.
+        await pilot.press("3")
+        first_row = screen_text(app).splitlines()[14]
+        assert first_row.startswith(" evil-lead") and "[@click=app.quit]cli" in first_row
+        assert "[reverse]@example.com" in first_row
+        await pilot.press("4")
+        first_row = screen_text(app).splitlines()[14]
+        assert first_row.startswith(" e@example.com") and "[reverse]inverted" in first_row
+        await pilot.press("5")
+        assert "[/x]/[@click=app.quit]click me[/]: link red [b]bold" in screen_text(app)
+        await pilot.press("6")
+        assert "[reverse] [@click=app.quit]click me[/]: link" in screen_text(app)
+        assert "\x1b" not in screen_text(app)
+        assert app.is_running and isinstance(app.screen, CmoDashboard)
+
+
+async def test_marketing_dashboard_on_a_real_run(sandbox_runs):
+    from graphs.inspect import thread_state
+
+    db_path, threads = sandbox_runs
+    thread_id = threads["marketing"]
+    state = thread_state(db_path, thread_id)
+    app = dashboard_app(db_path, lambda: MarketingDashboard(thread_id))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await settle(pilot, app)
+        await app.workers.wait_for_complete()  # the graph's node names
+        await pilot.pause()
+        from console.widgets.graph_view import GraphView
+        from console.widgets.transcript import Transcript
+
+        graph = screen.query_one(GraphView)
+        assert graph.hub_node.lower().startswith("supervisor") and len(graph.worker_nodes) >= 4
+        transcript = screen.query_one(Transcript)
+        assert transcript.written == len(state.values["messages"])
+        text = screen_text(app)
+        assert "→ FINISH" in text and "status done" in text
+        assert all(f"✓{agent}" in text for agent in state.values["completed_agents"])
+        transcript.scroll_home(animate=False)
+        await pilot.pause()
+        assert "launch [@click=app.quit] now" in screen_text(app)
+        assert app.is_running
