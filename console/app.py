@@ -23,7 +23,7 @@ from console.screens.home import HomeScreen
 from console.messages import LaunchFailed, LaunchResult, RunLaunched
 from console.textsafe import plain
 from graphs import clock as clockmod
-from graphs.config import Config, load_config
+from graphs.config import Config, ConfigError, load_config
 
 Clock = Callable[[], datetime]
 
@@ -150,8 +150,19 @@ class CmoApp(App):
 
         self.push_screen(NewRunScreen(), callback=opened)
 
-    def action_edit_config(self) -> None:
-        self.push_optional(CONFIG_EDITOR)
+    def action_edit_config(self, thread_id: str | None = None) -> None:
+        """The config editor; `thread_id` preselects a run to apply the saved config to."""
+        self.push_optional(CONFIG_EDITOR, *([thread_id] if thread_id else []))
+
+    def reload_config(self) -> bool:
+        """Re-read the config file (after the editor saved it); keep the old one if it is invalid.
+        The database path does not change while the console runs."""
+        try:
+            self.config = load_config(self.config_path)
+        except ConfigError as exc:
+            self.notify(plain(exc.render(), max_len=300), severity="error", markup=False)
+            return False
+        return True
 
 
 def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.PathLike | None = None,

@@ -326,7 +326,9 @@ async def test_filter_narrows_the_list_and_escape_restores_it(tmp_path):
         await pilot.press("slash", *"launch")
         assert list(cells(screen.table)) == ["mkt-two"]
         assert "showing 1 matching" in screen_text(app)
-        await pilot.press("enter")
+        await pilot.press(*"zzz")
+        assert screen.table.row_count == 0 and "No run matches the filter" in screen_text(app)
+        await pilot.press("backspace", "backspace", "backspace", "enter")
         assert screen.table.has_focus
         await pilot.press("escape")
         assert sorted(cells(screen.table)) == ["cmo-one", "mkt-two"]

@@ -187,7 +187,12 @@ class HomeScreen(Screen):
             self._show_detail()
 
     def _show_detail(self) -> None:
-        self.query_one("#detail", Static).update(detail(self.selected, self.app.now()))
+        row = self.selected
+        if row is None and self._all:
+            text = Text("No run matches the filter; escape clears it.", style="dim", end="")
+        else:
+            text = detail(row, self.app.now())
+        self.query_one("#detail", Static).update(text)
         self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#runs")
@@ -238,7 +243,8 @@ class HomeScreen(Screen):
         self.app.action_new_run()
 
     def action_edit_config(self) -> None:
-        self.app.action_edit_config()
+        row = self.selected
+        self.app.action_edit_config(row.thread_id if row is not None else None)
 
     def action_open(self) -> None:
         if (row := self.selected) is not None:

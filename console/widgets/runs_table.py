@@ -105,6 +105,11 @@ class RunsTable(DataTable):
         for key, label, width in COLUMNS:
             self.add_column(label, key=key, width=width)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "select_cursor":
+            return self.row_count > 0  # no "Open" hint over an empty list
+        return True
+
     @property
     def selected_key(self) -> str | None:
         if not self.row_count:
