@@ -55,8 +55,10 @@ class CmoApp(App):
 
     def __init__(self, config: Config, *, config_path: str | os.PathLike | None,
                  db_path: str | os.PathLike, poll_interval: float = 0.5,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, operator: str | None = None) -> None:
         super().__init__()
+        # Who decides approvals from this console ("already decided at HH:MM by ...").
+        self.operator = operator or os.environ.get("CMO_OPERATOR") or _login_name()
         self.config = config
         self.config_path = str(config_path) if config_path else None
         self.db_path = str(db_path)
@@ -166,13 +168,23 @@ class CmoApp(App):
 
 
 def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.PathLike | None = None,
-             *, poll_interval: float = 0.5, clock: Clock | None = None) -> CmoApp:
+             *, poll_interval: float = 0.5, clock: Clock | None = None,
+             operator: str | None = None) -> CmoApp:
     """Build the console for a config file (None: ./config.yaml or the defaults) and a database
     (None: the config's storage.db). Raises graphs.config.ConfigError for an invalid config."""
     config = load_config(config_path)
     db = Path(db_path) if db_path else Path(config.storage.db)
     return CmoApp(config, config_path=config_path, db_path=db, poll_interval=poll_interval,
-                  clock=clock)
+                  clock=clock, operator=operator)
 
 
 __all__ = ["CmoApp", "make_app", "bound_actions"]
+
+
+def _login_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "operator"
