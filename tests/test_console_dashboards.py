@@ -201,7 +201,7 @@ class FakeRun:
         self.row, self.state = row, state
         self.state_loads = 0
 
-    def read(self, db_path, thread_id, seen_checkpoint):
+    def read(self, db_path, thread_id, seen_checkpoint, on_row=None):
         checkpoint = self.state.checkpoint_id if self.state else None
         if checkpoint is None or checkpoint == seen_checkpoint:
             return self.row, None, checkpoint
@@ -315,7 +315,7 @@ async def test_polling_problem_is_shown_and_polling_continues(tmp_path, monkeypa
     run = cmo_run()
     failing = {"on": True}
 
-    def read(db, thread, seen):
+    def read(db, thread, seen, on_row=None):
         if failing["on"]:
             raise RuntimeError("database is locked [/x]")
         return run.read(db, thread, seen)
@@ -537,3 +537,29 @@ async def test_marketing_dashboard_on_a_real_run(sandbox_runs):
         await pilot.pause()
         assert "launch [@click=app.quit] now" in screen_text(app)
         assert app.is_running
+
+
+async def test_first_pass_paints_the_registry_row_before_the_slow_state_load(tmp_path, monkeypatch):
+    import threading
+
+    run = cmo_run()
+    release = threading.Event()
+
+    def slow_read(db, thread, seen, on_row=None):
+        on_row(run.row)
+        assert release.wait(10), "the test never released the state load"
+        return run.read(db, thread, seen)
+
+    monkeypatch.setattr(run_follow, "read_run", slow_read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            await pilot.pause()
+            if isinstance(app.screen, CmoDashboard) and app.screen.row is not None:
+                break
+        screen = app.screen
+        assert screen.row is run.row and screen.state is None and screen.passes == 0
+        assert "leads 120/3,000" in screen_text(app)
+        release.set()
+        await settle(pilot, app)
+        assert screen.state is run.state and run.state_loads == 1

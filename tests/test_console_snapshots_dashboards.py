@@ -92,7 +92,7 @@ def compare(name: str, text: str) -> None:
 @pytest.mark.parametrize("kind", ["cmo", "marketing"])
 async def test_dashboard_snapshot(kind, size, tmp_path, monkeypatch, fixed_tz):
     row, state = cmo_fixture() if kind == "cmo" else marketing_fixture()
-    monkeypatch.setattr(run_follow, "read_run", lambda db, thread, seen: (row, state, state.checkpoint_id))
+    monkeypatch.setattr(run_follow, "read_run", lambda db, thread, seen, on_row=None: (row, state, state.checkpoint_id))
     screen_class = CmoDashboard if kind == "cmo" else MarketingDashboard
     app = dashboard_app(tmp_path / "runs.db", lambda: screen_class(row.thread_id))
     async with app.run_test(size=size) as pilot:

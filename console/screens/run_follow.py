@@ -11,7 +11,7 @@ Polling pauses while another screen (approval, a dialog) covers this one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from textual import work
 from textual.binding import Binding
@@ -37,12 +37,14 @@ class RunFollowScreen(Screen):
     class Polled(Message):
         """One polling pass: the registry row, and the state if the checkpoint changed."""
 
-        def __init__(self, row: Any, state: Any, checkpoint_id: str | None, problem: str | None) -> None:
+        def __init__(self, row: Any, state: Any, checkpoint_id: str | None, problem: str | None,
+                     *, partial: bool = False) -> None:
             super().__init__()
             self.row = row
             self.state = state
             self.checkpoint_id = checkpoint_id
             self.problem = problem
+            self.partial = partial  # the row ahead of a slow state load; the pass goes on
 
     def __init__(self, thread_id: str, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
@@ -86,14 +88,27 @@ class RunFollowScreen(Screen):
     @work(thread=True, exclusive=True, group="follow-run", exit_on_error=False)
     def _poll_worker(self, db_path: Any, seen_checkpoint: str | None) -> None:
         row = state = checkpoint_id = problem = None
+
+        def row_first(early_row: Any) -> None:
+            # The first state load imports langgraph and compiles the graph (a second or two):
+            # paint the registry row meanwhile.
+            if seen_checkpoint is None:
+                self.post_message(self.Polled(early_row, None, None, None, partial=True))
+
         try:
-            row, state, checkpoint_id = read_run(db_path, self.thread_id, seen_checkpoint)
+            row, state, checkpoint_id = read_run(db_path, self.thread_id, seen_checkpoint,
+                                                 on_row=row_first)
         except Exception as exc:  # shown on the dashboard; the next pass tries again
             problem = f"{type(exc).__name__}: {exc}"
         self.post_message(self.Polled(row, state, checkpoint_id, problem))
 
     def on_run_follow_screen_polled(self, message: "RunFollowScreen.Polled") -> None:
         message.stop()
+        if message.partial:
+            if message.row is not None and self.row is None:
+                self.row = message.row
+                self.show_row(self.row)
+            return
         self.passes += 1
         with self.app.batch_update():
             self.show_problem(message.problem)
@@ -134,9 +149,13 @@ class RunFollowScreen(Screen):
         """Show or clear a polling problem (database locked, unreadable checkpoint)."""
 
 
-def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None) -> tuple[Any, Any, str | None]:
-    """One polling pass (runs in a thread): (registry row, state if the checkpoint changed, id)."""
+def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None,
+             on_row: Callable[[Any], None] | None = None) -> tuple[Any, Any, str | None]:
+    """One polling pass (runs in a thread): (registry row, state if the checkpoint changed, id).
+    `on_row` is called with the row before the (possibly slow) state load."""
     row = registry.get_thread(db_path, thread_id)
+    if on_row is not None:
+        on_row(row)
     from graphs import inspect as graph_inspect  # loads langgraph: keep it off the first paint
 
     state = None
