@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timezone
 from io import StringIO
