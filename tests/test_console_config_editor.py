@@ -201,3 +201,25 @@ async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupt
     assert values["history"][-1]["action"] == "update_config"
     assert spawned == [THREAD]                # re-enters the approval step with the new limits
     assert get_thread(db, THREAD).status == "stopped"
+
+
+async def test_a_preselected_run_skips_the_picker_and_unchanged_settings_ask_nothing(
+        config_path, interrupted, monkeypatch):
+    monkeypatch.setattr("graphs.launch.spawn_resume", lambda *a, **k: (_ for _ in ()).throw(
+        AssertionError("nothing to resume")))
+    app = HostApp(config_path, thread_id=THREAD)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("ctrl+t")
+        await settle(pilot, app)
+        # The saved config equals the run's settings: nothing to apply, no dialog.
+        assert app.screen is editor_of(app)
+        area = editor_of(app).query_one(TextArea)
+        area.load_text(area.text.replace("max_repos: 600", "max_repos: 8"))
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot, app)
+        await pilot.press("ctrl+t")
+        await settle(pilot, app)
+        assert "max_repos: 600 -> 8" in str(app.screen.query_one("#confirm-message").render())

@@ -282,10 +282,7 @@ class ConfigEditor(Screen):
         if self.editor.text != self.saved_text:
             self.notify("Save first: the saved config is what gets applied.", markup=False)
             return
-        if self.thread_id:
-            self.preview_apply(self.thread_id)
-        else:
-            self.pick_run()
+        self.pick_run()
 
     @work(thread=True, exclusive=True, group="ce-apply", exit_on_error=False)
     def pick_run(self) -> None:
@@ -298,6 +295,9 @@ class ConfigEditor(Screen):
     def _picked_rows(self, rows: list[Any]) -> None:
         if not rows:
             self.notify("No interrupted or stopped CMO run to apply it to.", markup=False)
+            return
+        if any(row.thread_id == self.thread_id for row in rows):  # preselected by the home screen
+            self.preview_apply(self.thread_id)
             return
         self.app.push_screen(RunPicker(rows),
                              callback=lambda tid: self.preview_apply(tid) if tid else None)
