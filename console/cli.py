@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     resume = command("resume", "continue a stopped or crashed thread from its newest checkpoint")
     resume.add_argument("thread")
     resume.add_argument("--checkpoint", metavar="ID",
-                        help="continue from this checkpoint instead (a fork)")
+                        help="fork: continue from this checkpoint in a new thread (the original stays)")
     resume.add_argument("--fork-to", metavar="THREAD", help=argparse.SUPPRESS)
     resume.add_argument("--quiet", action="store_true")
 

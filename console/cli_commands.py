@@ -181,9 +181,20 @@ def cmd_resume(args) -> int:
     row = get_thread(db_path, args.thread)
     if row is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
-    if args.fork_to:
-        raise CliError("--fork-to is not available yet")
-    return _run(args, row.graph, args.thread, checkpoint_id=args.checkpoint)
+    thread_id = args.thread
+    if args.checkpoint or args.fork_to:
+        # A fork is a new thread: the original's history stays exactly as it was.
+        from graphs.inspect import latest_checkpoint_id
+        from graphs.maintenance import fork_thread
+
+        checkpoint = args.checkpoint or latest_checkpoint_id(db_path, args.thread)
+        try:
+            thread_id = fork_thread(db_path, args.thread, checkpoint, args.fork_to)
+        except (KeyError, ValueError) as exc:
+            raise CliError(f"cannot fork {args.thread}: {exc}") from None
+        if not args.json:
+            print(f"forked {args.thread} at {checkpoint} into {thread_id}")
+    return _run(args, row.graph, thread_id)
 
 
 @operator_errors

@@ -239,7 +239,10 @@ def _copy_ledger(conn: sqlite3.Connection, source_thread: str, new_thread_id: st
     if not _has_column(conn, "send_ledger", "thread_id"):
         return
     columns = [row[1] for row in conn.execute("PRAGMA table_info(send_ledger)")]
-    picked = ", ".join("?" if name == "thread_id" else name for name in columns)
+    # The copies keep the fork from re-sending; their `day` is marked so the daily cap (which
+    # counts today's rows across threads) does not count one real send twice.
+    picked = ", ".join("?" if name == "thread_id" else ("'copied:' || day" if name == "day" else name)
+                       for name in columns)
     conn.execute(f"INSERT OR IGNORE INTO send_ledger ({', '.join(columns)}) SELECT {picked} "
                  "FROM send_ledger WHERE thread_id = ?", (new_thread_id, source_thread))
 

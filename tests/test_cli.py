@@ -138,3 +138,18 @@ def test_sigkill_during_execute_then_resume_sends_each_approved_draft_once(workd
     # Resuming a finished thread again changes nothing.
     main(["resume", thread])
     assert sorted(_outbox_ids(workdir, thread)) == sorted(approved)
+
+
+def test_resume_from_an_older_checkpoint_forks_a_new_thread(workdir, capsys):
+    thread = start_thread(capsys)
+    code, history = cli_json(capsys, "history", thread)
+    enrich = next(h for h in history if h["node"] == "enrich")
+    code, fork = cli_json(capsys, "resume", thread, "--checkpoint", enrich["checkpoint_id"])
+    assert code == 0 and fork["status"] == "interrupted" and fork["thread_id"] != thread
+    code, threads = cli_json(capsys, "threads")
+    assert {t["thread_id"] for t in threads} == {thread, fork["thread_id"]}
+    # The original's history is untouched; the fork re-ran personalize after the fork point.
+    code, again = cli_json(capsys, "history", thread)
+    assert again == history
+    code, forked = cli_json(capsys, "history", fork["thread_id"])
+    assert forked[0]["node"] == "personalize"
