@@ -58,7 +58,17 @@ def age(value: str | None, now: datetime) -> str:
     return f"{seconds}s ago"
 
 
+_OUTCOME_COUNTS = (("sent", "sent"), ("to_send", "drafts"), ("leads", "leads"),
+                   ("candidates", "people"), ("messages", "msgs"))
+
+
 def progress_label(row: Any) -> str:
+    if getattr(row, "status", "running") != "running":
+        # A run that is not moving: its furthest result says more than its last progress event.
+        counts = getattr(row, "counts", None) or {}
+        for key, label in _OUTCOME_COUNTS:
+            if counts.get(key):
+                return f"{label} {counts[key]}"
     progress = row.progress or {}
     done, total = progress.get("done"), progress.get("total")
     if isinstance(done, (int, float)) and isinstance(total, (int, float)) and total:
