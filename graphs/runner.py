@@ -133,18 +133,25 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
 
     # After the run, read the thread's newest state, not the checkpoint a fork started from.
     latest = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
+    def custom(data: dict) -> None:
+        kind_of = data.get("kind")
+        if kind_of in ("progress", "waiting", "rate"):
+            pending[kind_of] = data
+        if kind_of == "progress":
+            pending["waiting"] = None
+        if kind_of == "waiting":
+            _flush(recorder, pending)  # a wait can last minutes with no other event to flush it
+        if on_event:
+            on_event(data)
+
+    if hasattr(ctx, "on_event"):
+        ctx.on_event = custom  # vendor clients' rate readings and waits
     beater = asyncio.create_task(beat())
     try:
         async for mode, data in graph.astream(graph_input, config, context=ctx,
                                               stream_mode=["updates", "custom"]):
             if mode == "custom" and isinstance(data, dict):
-                kind_of = data.get("kind")
-                if kind_of in ("progress", "waiting", "rate"):
-                    pending[kind_of] = data
-                if kind_of == "progress":
-                    pending["waiting"] = None
-                if on_event:
-                    on_event(data)
+                custom(data)
             elif mode == "updates" and isinstance(data, dict):
                 for node in data:
                     if node == "__interrupt__":

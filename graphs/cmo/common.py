@@ -20,6 +20,12 @@ class CmoContext:
     services: Any                   # graphs.services.Services
     llm: Any = None                 # graphs.clients.llm.ChatModel | None (only for provider openai)
     env: Mapping[str, str] = field(default_factory=dict)
+    # Where vendor clients report rate-limit readings and waits; the runner sets it.
+    on_event: Any = None
+
+    def service_event(self, event: dict) -> None:
+        if self.on_event is not None:
+            self.on_event(event)
 
     async def aclose(self) -> None:
         await self.services.aclose()

@@ -54,10 +54,14 @@ async def make_context(cfg: Config, db_path: str, env: Mapping[str, str] | None 
     from graphs.services import build_services
 
     env = dict(env if env is not None else os.environ)
-    services = build_services(cfg, env, transport=transport)
+    sink: list[CmoContext] = []
+    services = build_services(cfg, env, transport=transport,
+                              on_event=lambda event: sink and sink[0].service_event(event))
     llm = make_chat_model(cfg, env, transport=transport) if cfg.llm.provider == "openai" else None
     services.llm = llm
-    return CmoContext(config=cfg, db_path=str(db_path), services=services, llm=llm, env=env)
+    ctx = CmoContext(config=cfg, db_path=str(db_path), services=services, llm=llm, env=env)
+    sink.append(ctx)
+    return ctx
 
 
 def initial_input(cfg: Config, goal: str, thread_id: str, created_by: str = "cli") -> RunState:
