@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from graphs import review as rv
-from graphs.cmo.execute import ATTIO_CONCURRENCY, linear_issue_id
+from graphs.cmo.execute import linear_issue_id
 from graphs.cmo.ledger import Ledger
 from graphs.config import load_config
 from graphs.inspect import thread_state
@@ -182,10 +182,9 @@ def test_kill_mid_batch_then_resume_reaches_each_service_once(waiting, tmp_path,
     assert {d: lead["personalization"] for d, lead in by_draft.items()} == \
         {d: info["body"] for d, info in approved.items()}  # the edited one as edited
     assert set(sandbox.attio_people) == emails  # one person per approved email
-    # Upserts in flight when the process died are repeated on resume (idempotent by email);
-    # at most ATTIO_CONCURRENCY of them, never one that had been recorded as sent.
-    extra_writes = sum(p["writes"] for p in sandbox.attio_people.values()) - len(emails)
-    assert 0 <= extra_writes <= ATTIO_CONCURRENCY
+    # An upsert whose success the killed process never recorded is repeated once on resume
+    # (idempotent by email: still one person); none is repeated twice.
+    assert {p["writes"] for p in sandbox.attio_people.values()} <= {1, 2}
     expected_issues = {linear_issue_id(THREAD, d) for d, info in approved.items()
                        if info["score"] >= MIN_LINEAR_SCORE}
     assert set(sandbox.linear_issues) == expected_issues
