@@ -62,6 +62,7 @@ class LimitsConfig(_Section):
 
 class RateLimitsConfig(_Section):
     github_per_hour: int = Field(5000, gt=0)
+    github_rest_per_minute: int = Field(900, gt=0)
     instantly_per_inbox_daily: int = Field(50, ge=0)
     attio_per_minute: int = Field(60, gt=0)
 

@@ -76,6 +76,7 @@ def build_services(cfg: Config, env: Mapping[str, str] | None = None, *,
         token=secret(cfg.github.token_env),
         use_graphql=cfg.github.graphql == "auto",
         per_hour=cfg.rate_limits.github_per_hour,
+        rest_per_minute=cfg.rate_limits.github_rest_per_minute,
     )
     instantly = InstantlyClient(
         service("instantly", execution.instantly.base_url, cfg.timeouts.instantly_api),

@@ -17,11 +17,12 @@ except ImportError:
 
 
 def make_client(box, *, token="t0ken-for-tests", graphql=True, per_hour=5000, concurrency=8,
-                events=None):
+                events=None, rest_per_minute=900):
     recorder = Recorder(box.handle)
     http = http_service("https://api.github.example", transport=httpx.MockTransport(recorder),
                         events=events)
-    return GitHubClient(http, token, graphql, per_hour, concurrency), recorder
+    return GitHubClient(http, token, graphql, per_hour, concurrency,
+                        rest_per_minute=rest_per_minute), recorder
 
 
 async def test_graphql_batches_3000_users_in_30_calls(fake_time):
@@ -85,6 +86,15 @@ async def test_rest_users_stay_within_the_hourly_budget(sandbox, fake_time):
     assert recorder.times[-1] - recorder.times[0] == 7200  # 20, 20 an hour later, then 10
     assert sorted(progress) == list(range(1, 51))
     assert {u["login"] for u in users} == set(logins)
+
+
+async def test_rest_users_also_stay_within_the_per_minute_budget(sandbox, fake_time):
+    client, recorder = make_client(sandbox, token=None, per_hour=5000, rest_per_minute=15)
+    logins = [login for login, user in sandbox.data.users.items() if user["type"] == "User"][:40]
+    users, errors = await client.users(logins)
+    assert len(users) == 40 and not errors
+    assert max_in_window(recorder.times, 60) == 15
+    assert recorder.times[-1] - recorder.times[0] == 120  # 15, 15 a minute later, then 10
 
 
 async def test_search_pages_and_stops_at_max_results(fake_time):

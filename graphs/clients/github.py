@@ -12,7 +12,7 @@ import inspect
 from typing import Any, Callable
 from urllib.parse import quote
 
-from graphs.clients.http import HttpService, RateLimiter, VendorError
+from graphs.clients.http import HttpService, LimiterChain, RateLimiter, VendorError
 
 SEARCH_PAGE = 100
 SEARCH_CAP = 1000
@@ -70,11 +70,13 @@ async def _report(on_progress: ProgressFn | None, done: int, total: int) -> None
 
 class GitHubClient:
     def __init__(self, http: HttpService, token: str | None, use_graphql: bool, per_hour: int,
-                 concurrency: int = 8) -> None:
+                 concurrency: int = 8, rest_per_minute: int = 900) -> None:
         self.http = http
         self.use_graphql = bool(use_graphql and token)
         self.concurrency = max(1, concurrency)
-        self.core_limiter = RateLimiter(per_hour, 3600)
+        # GitHub's secondary limit allows about 900 REST calls a minute on top of the hourly budget.
+        self.core_limiter = LimiterChain(RateLimiter(per_hour, 3600),
+                                         RateLimiter(rest_per_minute, 60))
         self.graphql_limiter = RateLimiter(per_hour, 3600)
         self.search_limiter = RateLimiter(30 if token else 10, 60)
         http.headers.setdefault("Accept", "application/vnd.github+json")

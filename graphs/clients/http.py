@@ -95,6 +95,21 @@ class RateLimiter:
                 await clock.sleep(self._stamps[0] + self.period_seconds - current)
 
 
+class LimiterChain:
+    """Several budgets at once (e.g. per hour AND per minute): a call waits for each in turn."""
+
+    def __init__(self, *limiters: RateLimiter) -> None:
+        self.limiters = limiters
+
+    @property
+    def acquired(self) -> int:
+        return self.limiters[0].acquired if self.limiters else 0
+
+    async def acquire(self) -> None:
+        for limiter in self.limiters:
+            await limiter.acquire()
+
+
 def _int_header(headers: httpx.Headers, name: str) -> int | None:
     try:
         return int(headers[name])
