@@ -40,6 +40,7 @@ from console.screens.draft_editor import DraftEditor
 MARKS = {rv.ACCEPT: ("✓ approve", "green"), rv.EDIT: ("✎ edited", "cyan"),
          rv.IGNORE: ("✗ reject", "red"), rv.PENDING: ("· pending", "dim")}
 SCROLLBAR = 2
+PRIORITY_SHORT = {"medium": "med"}
 VERBS = {rv.ACCEPT: "Approved", rv.IGNORE: "Rejected", rv.EDIT: "Edited"}
 
 
@@ -202,7 +203,7 @@ class ApprovalScreen(Screen):
                 Text(one_line(row.name, widths["name"])),
                 Text(one_line(row.company, widths["company"])),
                 Text(str(row.icp_score), justify="right"),
-                Text(one_line(row.priority, widths["prio"])),
+                Text(one_line(PRIORITY_SHORT.get(row.priority, row.priority), widths["prio"])),
                 Text(one_line(subject, widths["subject"])),
                 key=row.draft_id)
 
