@@ -1,7 +1,9 @@
 """The CMO run dashboard: pipeline, funnel, rate budget, counters, tables, errors, history.
 
-Follows one thread through the database (see run_follow.py). Tables are filled only for the
-visible tab: a hidden table is marked stale and caught up when its tab is opened.
+Follows one thread through the database (see run_follow.py). The tables' rows are built and
+fingerprinted in the polling worker (`prepare_state`); a table is refilled only when its
+fingerprint differs from what it shows, and only while its tab is visible (a hidden one catches
+up when its tab is opened). A checkpoint that only moved counters rebuilds no table.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from console.widgets.funnel import FUNNEL_STEPS, Funnel
 from console.widgets.history_log import HistoryLog, format_error, format_history
 from console.textsafe import safe_text
 from console.widgets.keyed_table import Column, KeyedTable
+from console.widgets.quiet_update import update_if_changed
 from console.widgets.pipeline import PipelineView, StagePipeline, stage_index, STAGES
 from console.widgets.rate_sparkline import RateSparkline
 from graphs.text import one_line
@@ -98,6 +101,25 @@ TABLES: dict[str, tuple[str, tuple[Column, ...], Callable[[dict], list], str | N
 }
 TAB_ORDER = ("repos", "candidates", "leads", "to_send", "errors", "history")
 
+TableRows = tuple[Any, list]  # (fingerprint, rows)
+
+
+def fingerprint(rows: list[tuple[str, tuple]]) -> Any:
+    """Equal for equal rows: a hash of the row tuples (repr for unhashable values)."""
+    try:
+        return len(rows), hash(tuple(rows))
+    except TypeError:
+        return len(rows), hash(repr(rows))
+
+
+def table_rows(values: dict) -> dict[str, TableRows]:
+    """Every table's rows with their fingerprint (built in the polling worker thread)."""
+    prepared = {}
+    for tab, (_, _, rows_of, _, _) in TABLES.items():
+        rows = rows_of(values)
+        prepared[tab] = (fingerprint(rows), rows)
+    return prepared
+
 
 def funnel_counts(counts: dict, values: dict) -> dict[str, int]:
     """Registry counts (fresh, 4/s) first; state lengths where the registry has nothing."""
@@ -137,7 +159,7 @@ class CmoDashboard(RunFollowScreen):
     def __init__(self, thread_id: str, **kwargs: Any) -> None:
         super().__init__(thread_id, **kwargs)
         self.awaiting_approval = False
-        self._stale_tabs: set[str] = set(TABLES)
+        self._filled: dict[str, Any] = {}  # tab -> fingerprint of the rows its table shows
 
     def compose(self) -> ComposeResult:
         yield Static(safe_text(f"CMO run {self.thread_id}"), id="title")
@@ -168,6 +190,7 @@ class CmoDashboard(RunFollowScreen):
         status = getattr(row, "status", None) or ("done" if values.get("ended") else "unknown")
         stage = (getattr(row, "stage", "") or values.get("current_stage") or "")
         interrupts = getattr(self.state, "interrupts", None) or []
+        was_awaiting = self.awaiting_approval
         self.awaiting_approval = bool(interrupts) and status != "running" or (
             status == "interrupted" and stage_index(stage) == STAGES.index("approve"))
         if self.awaiting_approval:
@@ -183,7 +206,11 @@ class CmoDashboard(RunFollowScreen):
         self.query_one(RateSparkline).add_sample(rate_reading(getattr(row, "rate", None)))
         if row is None and self.passes == 1:
             self.notify("no such run in the database (yet)", severity="warning")
-        self.refresh_bindings()
+        if self.awaiting_approval != was_awaiting:  # the only input of check_action
+            self.refresh_bindings()
+
+    def prepare_state(self, state: Any) -> dict[str, TableRows]:
+        return table_rows(values_of(state))
 
     def show_state(self, state: Any) -> None:
         values = values_of(state)
@@ -192,22 +219,32 @@ class CmoDashboard(RunFollowScreen):
         self.query_one(Counters).show(counters)
         self.query_one("#errors-log", HistoryLog).show_entries(as_list(values.get("errors")))
         self.query_one("#history-log", HistoryLog).show_entries(as_list(values.get("history")))
-        self._stale_tabs = set(TABLES)
         self._fill_table(self.query_one(TabbedContent).active)
 
+    def _rows_for(self, tab: str) -> TableRows:
+        prepared = self.prepared if isinstance(self.prepared, dict) else None
+        if prepared is None or tab not in prepared:  # no worker result: build them here
+            prepared = table_rows(values_of(self.state))
+            self.prepared = prepared
+        return prepared[tab]
+
     def _fill_table(self, tab: str) -> None:
-        if tab not in TABLES or tab not in self._stale_tabs:
+        if tab not in TABLES:
             return
-        self._stale_tabs.discard(tab)
+        shown_fingerprint, rows = self._rows_for(tab)
+        if tab in self._filled and self._filled[tab] == shown_fingerprint:
+            return  # unchanged since the table was filled: nothing to diff or repaint
+        self._filled[tab] = shown_fingerprint
         table = self.query_one(f"#{tab}-table", KeyedTable)
-        table.show_rows(TABLES[tab][2](values_of(self.state)))
-        self.query_one(f"#{tab}-note", Static).update(Text(table.note, style="dim"))
+        table.show_rows(rows)
+        update_if_changed(self.query_one(f"#{tab}-note", Static), Text(table.note, style="dim"))
 
     def show_problem(self, problem: str | None) -> None:
         widget = self.query_one("#problem", Static)
-        widget.display = bool(problem)
+        if widget.display != bool(problem):
+            widget.display = bool(problem)
         if problem:
-            widget.update(safe_text(f"cannot read the run: {problem}", max_len=300))
+            update_if_changed(widget, safe_text(f"cannot read the run: {problem}", max_len=300))
 
     # -- events and actions --------------------------------------------------------------------
 

@@ -2,6 +2,9 @@
 
 A thread worker polls the registry (one pass, then `set_timer` for the next; paused while another
 screen is in front) and posts `ThreadsPolled`; the handler diffs it into the table by row key.
+An idle poll (no row version, status or "updated" age moved, same filter) repaints nothing: no
+widget is updated with what it already shows, and the footer's bindings are refreshed only when
+the selected run's status (what `check_action` reads) changes.
 """
 
 from __future__ import annotations
@@ -18,11 +21,20 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from console.messages import ThreadsPolled
 from console.textsafe import safe_text
+from console.widgets.quiet_update import update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
 from console.widgets.status_badge import APPROVABLE, RESUMABLE, flags_text, status_text
 
 # Actions that need a selected thread (and, for some, a given status).
 _THREAD_ACTIONS = {"open", "resume", "approve", "history"}
+_NOTHING = object()
+
+
+def view_signature(rows: list[Any], needle: str, now) -> tuple:
+    """What the screen shows depends on nothing else: equal signatures, identical screen."""
+    return needle, tuple((row.thread_id, row.version, row.status,
+                          age(row.updated_at or row.started_at, now), age(row.updated_at, now))
+                         for row in rows)
 
 
 def matches(row: Any, needle: str) -> bool:
@@ -110,6 +122,8 @@ class HomeScreen(Screen):
         self._all: list[Any] = []
         self._active = False
         self._timer: Timer | None = None
+        self._shown: Any = None  # view_signature of what is on screen
+        self._bindings_for: Any = _NOTHING  # selected row's status the footer was drawn for
         self.polls = 0  # finished polls (tests wait on this instead of sleeping)
 
     def compose(self) -> ComposeResult:
@@ -163,8 +177,10 @@ class HomeScreen(Screen):
     def _polled(self, message: ThreadsPolled) -> None:
         self.polls += 1
         if message.error is not None:
-            self.query_one("#summary", Static).update(
-                safe_text(f"cannot read the database: {message.error}", style="bold red"))
+            self._shown = None  # the summary now shows the error: repaint on the next good poll
+            update_if_changed(self.query_one("#summary", Static),
+                              safe_text(f"cannot read the database: {message.error}",
+                                        style="bold red"))
         else:
             rows = sorted(message.rows, key=lambda r: (r.started_at or "", r.thread_id),
                           reverse=True)
@@ -176,14 +192,19 @@ class HomeScreen(Screen):
 
     def _show(self) -> None:
         needle = self.query_one("#filter", Input).value.strip()
+        now = self.app.now()
+        signature = view_signature(self._all, needle, now)
+        if signature == self._shown:
+            return  # an idle poll: nothing on screen would change
+        self._shown = signature
         visible = [row for row in self._all if matches(row, needle)]
         with self.app.batch_update():
-            self.table.sync(visible, self.app.now())
+            self.table.sync(visible, now)
             text = summary(self._all)
             if needle:
                 text.append(f"   showing {len(visible)} matching ", style="dim")
                 text.append_text(safe_text(repr(needle), style="dim"))
-            self.query_one("#summary", Static).update(text)
+            update_if_changed(self.query_one("#summary", Static), text)
             self._show_detail()
 
     def _show_detail(self) -> None:
@@ -192,8 +213,11 @@ class HomeScreen(Screen):
             text = Text("No run matches the filter; escape clears it.", style="dim", end="")
         else:
             text = detail(row, self.app.now())
-        self.query_one("#detail", Static).update(text)
-        self.refresh_bindings()
+        update_if_changed(self.query_one("#detail", Static), text)
+        status = None if row is None else row.status
+        if status != self._bindings_for:  # check_action reads only the selected row's status
+            self._bindings_for = status
+            self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#runs")
     def _highlighted(self) -> None:

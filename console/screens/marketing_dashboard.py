@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static
 from console.screens.run_follow import RunFollowScreen, as_dict, as_list, values_of
 from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
 from console.textsafe import safe_text
+from console.widgets.quiet_update import update_if_changed
 from console.widgets.transcript import Transcript, message_type, speaker
 from graphs.text import one_line
 
@@ -169,14 +170,16 @@ class MarketingDashboard(RunFollowScreen):
     # -- painting ------------------------------------------------------------------------------
 
     def show_row(self, row: Any) -> None:
-        self.query_one("#facts", Static).update(render_facts(values_of(self.state), self.summary, row))
+        # Every pass: update (and repaint) only when the facts changed.
+        update_if_changed(self.query_one("#facts", Static),
+                          render_facts(values_of(self.state), self.summary, row))
 
     def show_state(self, state: Any) -> None:
         values = values_of(state)
         self.summary = summary_of(values, self.hub)
         self.query_one(Transcript).show_messages(as_list(values.get("messages")))
         trail = [one_line(step, 40) for step in as_list(self.summary.get("routing_trail"))]
-        self.query_one("#trail", Static).update(render_trail(trail))
+        update_if_changed(self.query_one("#trail", Static), render_trail(trail))
         pending = tuple(getattr(state, "next", ()) or ())
         completed = as_list(self.summary.get("completed_agents"))
         finished = not pending and one_line(values.get("next") or "").upper() == "FINISH"
@@ -184,9 +187,10 @@ class MarketingDashboard(RunFollowScreen):
 
     def show_problem(self, problem: str | None) -> None:
         widget = self.query_one("#problem", Static)
-        widget.display = bool(problem)
+        if widget.display != bool(problem):
+            widget.display = bool(problem)
         if problem:
-            widget.update(safe_text(f"cannot read the run: {problem}", max_len=300))
+            update_if_changed(widget, safe_text(f"cannot read the run: {problem}", max_len=300))
 
     # -- follow-up goal ------------------------------------------------------------------------
 

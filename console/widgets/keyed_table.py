@@ -2,7 +2,9 @@
 
 Each call to `show_rows` diffs the new rows against what is on screen: only cells whose value
 changed are updated, new keys are added, vanished keys removed; the row count is capped (the
-caller shows "showing N of M"). Strings become `rich.text.Text` after `clean_text` (a DataTable
+caller shows "showing N of M"). A long list is added a screenful first and the rest a chunk per
+frame, so a key press that opens a big tab paints at once and keys stay responsive while the
+rest fills in. Strings become `rich.text.Text` after `clean_text` (a DataTable
 *string* cell is parsed as markup, so a bio of "[/x]" would crash the table); numbers stay numbers
 so that they sort as numbers.
 """
@@ -13,6 +15,7 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.widgets import DataTable
 
 from console.textsafe import safe_text
@@ -21,6 +24,9 @@ DEFAULT_MAX_ROWS = 500
 CELL_MAX_CHARS = 160
 # Past this many removals one `clear()` + re-add is cheaper than `remove_row` (O(rows) each).
 _REBUILD_AFTER_REMOVALS = 20
+# Rows added at once by `show_rows` (more than a screenful) and then per frame until all are in.
+FIRST_CHUNK = 60
+CHUNK = 150
 
 
 def literal(value: Any, max_len: int | None = CELL_MAX_CHARS) -> Text:
@@ -79,12 +85,20 @@ class KeyedTable(DataTable):
         self.sort_by = sort_by
         self.reverse = reverse
         self.total = 0
-        self._raw: dict[str, tuple] = {}
+        self._raw: dict[str, tuple] = {}    # every row shown or about to be (key -> values)
+        self._pending: dict[str, tuple] = {}  # rows of `_raw` not added to the DataTable yet
+        self._reorder = False                 # re-sort once the pending rows are in
+        self._chunk_scheduled = False
         self._last_input: list[tuple[str, tuple]] = []
 
     def on_mount(self) -> None:
         for column in self.columns_spec:
             self.add_column(Text(column.label), key=column.key, width=column.width)
+
+    @property
+    def filling(self) -> bool:
+        """Rows are still being added, a chunk per frame (tests wait for this to end)."""
+        return bool(self._pending)
 
     @property
     def shown(self) -> int:
@@ -132,16 +146,17 @@ class KeyedTable(DataTable):
         if len(removed) > _REBUILD_AFTER_REMOVALS:
             self.clear()
             self._raw.clear()
+            self._pending.clear()
         else:
             for key in removed:
-                self.remove_row(key)
+                if self._pending.pop(key, None) is None:
+                    self.remove_row(key)
                 del self._raw[key]
         sort_index = self._column_index(self.sort_by)
         for key, values in wanted:
             old = self._raw.get(key)
-            if old is None:
-                self.add_row(*(cell(value) for value in values), key=key)
-                reorder = True
+            if old is None or key in self._pending:
+                self._pending[key] = values  # added (in this order) by _add_pending
             elif old != values:
                 for index, (before, after) in enumerate(zip(old, values)):
                     if before != after:
@@ -149,9 +164,43 @@ class KeyedTable(DataTable):
                         self.update_cell(key, column.key, cell(after), update_width=column.width is None)
                         reorder = reorder or index == sort_index
             self._raw[key] = values
-        if reorder:
-            self._apply_order()
+        self._reorder = self._reorder or reorder
+        self._add_pending(FIRST_CHUNK)
         return self.shown, self.total
+
+    def _add_pending(self, budget: int) -> None:
+        """Add up to `budget` pending rows; schedule the rest for after the next frame."""
+        added = 0
+        while self._pending and added < budget:
+            key = next(iter(self._pending))
+            self.add_row(*(cell(value) for value in self._pending.pop(key)), key=key)
+            added += 1
+        self._reorder = self._reorder or bool(added)
+        if self._pending:
+            if not self._chunk_scheduled:
+                self._chunk_scheduled = True
+                self.call_after_refresh(self._add_next_chunk)
+        elif self._reorder:
+            self._reorder = False
+            self._apply_order()
+
+    def _add_next_chunk(self) -> None:
+        self._chunk_scheduled = False
+        if self.is_attached and self._pending:
+            self._add_pending(CHUNK)
+
+    def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
+        """DataTable measures every cell of every new row to size auto-width columns (about
+        0.6 ms a row). With every column at a fixed width only the virtual size can change."""
+        if any(column.auto_width for column in self.columns.values()) or any(
+                row.label is not None or row.auto_height
+                for row in (self.rows.get(key) for key in new_rows) if row is not None):
+            super()._update_dimensions(new_rows)
+            return
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        header_height = self.header_height if self.show_header else 0
+        self.virtual_size = Size(width + self._row_label_column_width,
+                                 self._total_row_height + header_height)
 
     def _apply_order(self) -> None:
         """Re-sort the rows on screen by the sort column (DataTable's own stable sort).
