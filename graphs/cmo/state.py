@@ -41,6 +41,7 @@ DEFAULT_CONFIG: Dict[str, Any] = {
     "activity_days": 90,
     "rate_limits": {
         "github_per_hour": 5000,
+        "github_rest_per_minute": 900,  # not in the seed: GitHub's secondary REST limit
         "instantly_per_inbox_daily": 50,
         "attio_per_minute": 60,
     },
