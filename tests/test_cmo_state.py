@@ -91,7 +91,7 @@ def test_update_runtime_config_merges_and_logs(fixed_clock):
     state = {"current_stage": "discovery", "config": st.run_config({})}
     update = st.update_runtime_config(state, {"max_people": 10, "rate_limits": {"attio_per_minute": 5}})
     assert update["config"]["max_people"] == 10
-    assert update["config"]["rate_limits"] == {"github_per_hour": 5000,
+    assert update["config"]["rate_limits"] == {"github_per_hour": 5000, "github_rest_per_minute": 900,
                                                "instantly_per_inbox_daily": 50, "attio_per_minute": 5}
     assert state["config"]["max_people"] == 3000  # not mutated
     (entry,) = update["history"]
