@@ -195,7 +195,24 @@ def cmd_resume(args) -> int:
             raise CliError(f"cannot fork {args.thread}: {exc}") from None
         if not args.json:
             print(f"forked {args.thread} at {checkpoint} into {thread_id}")
+    elif row.graph == "cmo":
+        # An approval that was submitted but whose run died before it checkpointed: answer it
+        # with the stored decision instead of asking again.
+        answer = _submitted_answer(db_path, thread_id)
+        if answer is not None:
+            return _run(args, row.graph, thread_id, resume=answer)
     return _run(args, row.graph, thread_id)
+
+
+def _submitted_answer(db_path: Path, thread_id: str) -> Any:
+    from graphs import review as rv
+    from graphs.inspect import thread_state
+
+    state = thread_state(db_path, thread_id)
+    if state is None or not state.interrupts:
+        return None
+    submission = rv.get_submission(db_path, thread_id, state.interrupts[0]["id"])
+    return submission.answer if submission is not None else None
 
 
 @operator_errors
@@ -216,7 +233,31 @@ def cmd_approve(args) -> int:
         raise CliError("answer refused, the thread stays at its approval step:\n  "
                        + "\n  ".join(errors[:20])
                        + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""))
+    _claim(db_path, args.thread, state.interrupts[0]["id"], args.by or _operator(), answer)
     return _run(args, "cmo", args.thread, resume=answer)
+
+
+def _operator() -> str:
+    try:
+        return os.environ.get("CMO_OPERATOR") or getpass.getuser()
+    except Exception:
+        return "operator"
+
+
+def _claim(db_path: Path, thread_id: str, interrupt_id: str, by: str, answer: Any) -> None:
+    """Exactly one answer per approval: the first claim wins; the same claimant (the console's
+    child process carrying the console's claim) may go on, anyone else is told who decided."""
+    from graphs import review as rv
+
+    existing = rv.get_submission(db_path, thread_id, interrupt_id)
+    if existing is None:
+        try:
+            rv.claim_submission(db_path, thread_id, interrupt_id, by, answer)
+            return
+        except rv.AlreadySubmitted as exc:
+            raise CliError(str(exc)) from None
+    if existing.answer != answer or existing.submitted_by != by:
+        raise CliError(str(rv.AlreadySubmitted(existing)))
 
 
 def _ids(text: str) -> list[str]:

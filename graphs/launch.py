@@ -77,7 +77,11 @@ def spawn_resume(thread_id: str, *, config_path: str | os.PathLike | None,
 
 
 def spawn_approve(thread_id: str, answer: Any, *, config_path: str | os.PathLike | None,
-                  db_path: str | os.PathLike) -> LaunchedRun:
-    """Answer an approval interrupt; the answer travels on stdin (it can be large)."""
-    return _spawn(["approve", thread_id, "--answer-file", "-", "--quiet"], thread_id=thread_id,
+                  db_path: str | os.PathLike, by: str | None = None) -> LaunchedRun:
+    """Answer an approval interrupt; the answer travels on stdin (it can be large). `by` is the
+    operator whose submission claim the child carries."""
+    args = ["approve", thread_id, "--answer-file", "-", "--quiet"]
+    if by:
+        args += ["--by", by]
+    return _spawn(args, thread_id=thread_id,
                   config_path=config_path, db_path=db_path, stdin_data=json.dumps(answer))

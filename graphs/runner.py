@@ -148,8 +148,10 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
         ctx.on_event = custom  # vendor clients' rate readings and waits
     beater = asyncio.create_task(beat())
     try:
+        # durability="sync": a step's checkpoint is on disk before the next step starts, so a
+        # kill right after approval or execution never loses what those steps decided.
         async for mode, data in graph.astream(graph_input, config, context=ctx,
-                                              stream_mode=["updates", "custom"]):
+                                              stream_mode=["updates", "custom"], durability="sync"):
             if mode == "custom" and isinstance(data, dict):
                 custom(data)
             elif mode == "updates" and isinstance(data, dict):

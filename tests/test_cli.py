@@ -153,3 +153,42 @@ def test_resume_from_an_older_checkpoint_forks_a_new_thread(workdir, capsys):
     assert again == history
     code, forked = cli_json(capsys, "history", fork["thread_id"])
     assert forked[0]["node"] == "personalize"
+
+
+def _all_answer(capsys, thread):
+    code, shown = cli_json(capsys, "show", thread, "--field", "to_send")
+    return {d["draft_id"]: ("accept" if d["meta"].get("sendable") else "ignore")
+            for d in shown["values"]["to_send"]}
+
+
+def test_second_approval_is_refused_with_who_decided(workdir, capsys):
+    from graphs import review as rv
+    from graphs.inspect import thread_state
+
+    thread = start_thread(capsys)
+    answer = _all_answer(capsys, thread)
+    interrupt_id = thread_state(workdir / "run.sqlite", thread).interrupts[0]["id"]
+    rv.claim_submission(workdir / "run.sqlite", thread, interrupt_id, "alice", answer)
+    assert main(["approve", thread, "--all", "--by", "bob"]) == 4
+    err = capsys.readouterr().err
+    assert "already decided at" in err and "by alice" in err
+    code, threads = cli_json(capsys, "threads")
+    assert threads[0]["status"] == "interrupted"
+    # The claimant's own process (the console's child) carries the same answer and goes on.
+    (workdir / "answer.json").write_text(json.dumps(answer))
+    assert main(["approve", thread, "--answer-file", "answer.json", "--by", "alice"]) == 0
+    capsys.readouterr()
+    assert len(_outbox_ids(workdir, thread)) == sum(v == "accept" for v in answer.values())
+
+
+def test_resume_answers_a_submitted_but_unfinished_approval(workdir, capsys):
+    from graphs import review as rv
+    from graphs.inspect import thread_state
+
+    thread = start_thread(capsys)
+    answer = _all_answer(capsys, thread)
+    interrupt_id = thread_state(workdir / "run.sqlite", thread).interrupts[0]["id"]
+    rv.claim_submission(workdir / "run.sqlite", thread, interrupt_id, "alice", answer)
+    code, outcome = cli_json(capsys, "resume", thread)
+    assert code == 0 and outcome["status"] == "done"
+    assert sorted(_outbox_ids(workdir, thread)) == sorted(k for k, v in answer.items() if v == "accept")

@@ -482,7 +482,7 @@ class ApprovalScreen(Screen):
             return
         try:
             spawn_approve(self.thread_id, answer, config_path=getattr(self.app, "config_path", None),
-                          db_path=self.db_path)
+                          db_path=self.db_path, by=self.operator)
         except OSError as exc:  # the child could not start: the thread still waits, give the claim back
             rv.release_submission(self.db_path, self.thread_id, loaded.interrupt_id, self.operator)
             self.say(f"could not start the run: {exc}", error=True)
