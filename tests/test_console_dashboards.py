@@ -171,6 +171,30 @@ async def test_keyed_table_caps_rows_sorted_and_reports_showing_n_of_m():
         assert scores[0] == 0 and scores == sorted(scores)
 
 
+async def test_keyed_table_adds_a_long_list_a_chunk_per_frame_and_ends_complete():
+    from console.widgets import keyed_table
+
+    columns = (Column("login", "login", 10), Column("icp", "icp", 5), Column("bio", "bio", 20))
+    table = KeyedTable(columns, max_rows=500, sort_by="icp", reverse=True)
+    async with TableApp(table).run_test(size=(80, 20)) as pilot:
+        rows = [(f"u{i}", (f"u{i}", (i * 7919) % 3000, "bio")) for i in range(3000)]
+        assert table.show_rows(rows) == (500, 3000) and table.note == "showing 500 of 3,000"
+        # The key press that opened the tab paints after one screenful, not after 500 rows.
+        assert table.row_count == keyed_table.FIRST_CHUNK and table.filling
+        # A new list while filling: pending rows change or vanish without touching the screen.
+        changed = [(key, (values[0], values[1], "new bio")) for key, values in rows[:2900]]
+        assert table.show_rows(changed)[1] == 2900
+        for _ in range(50):
+            if not table.filling:
+                break
+            await pilot.pause()
+        assert not table.filling and table.row_count == 500
+        scores = [table.get_row_at(i)[1] for i in range(table.row_count)]
+        wanted = sorted(((7919 * i) % 3000 for i in range(2900)), reverse=True)[:500]
+        assert scores == wanted
+        assert {table.get_row_at(i)[2].plain for i in range(table.row_count)} == {"new bio"}
+
+
 async def test_history_log_appends_only_new_entries_and_caps_lines():
     log = HistoryLog(format_history, max_lines=50)
 
@@ -330,6 +354,79 @@ async def test_polling_problem_is_shown_and_polling_continues(tmp_path, monkeypa
         await poll(pilot, app, screen)
         assert "cannot read the run" not in screen_text(app)
         assert "leads 120/3,000" in screen_text(app)
+
+
+class PaintSpy:
+    """Counts footer refreshes, frames drawn and table refills of a dashboard."""
+
+    def __init__(self, app, screen, monkeypatch) -> None:
+        self.frames = self.bindings = 0
+        self.filled: list[str | None] = []
+        display, refresh_bindings, show_rows = app._display, screen.refresh_bindings, KeyedTable.show_rows
+
+        def counting_display(target, renderable):
+            self.frames += renderable is not None
+            return display(target, renderable)
+
+        def counting_bindings():
+            self.bindings += 1
+            return refresh_bindings()
+
+        def counting_show_rows(table, rows):
+            self.filled.append(table.id)
+            return show_rows(table, rows)
+
+        monkeypatch.setattr(app, "_display", counting_display)
+        monkeypatch.setattr(screen, "refresh_bindings", counting_bindings)
+        monkeypatch.setattr(KeyedTable, "show_rows", counting_show_rows)
+
+
+async def test_cmo_dashboard_idle_passes_paint_nothing_and_refresh_bindings_only_on_approval(
+        tmp_path, monkeypatch, fixed_tz):
+    run = cmo_run(status="done", leads=[{"login": f"dev{i}", "icp_score": i} for i in range(5)])
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        await pilot.pause()
+        spy = PaintSpy(app, screen, monkeypatch)
+        for _ in range(4):
+            await poll(pilot, app, screen)
+        assert (spy.frames, spy.bindings, spy.filled) == (0, 0, [])
+
+        run.row = replace(run.row, status="interrupted", stage="approval", version=2)
+        run.state = replace(run.state, checkpoint_id="c2", interrupts=[{"id": "i1", "value": []}])
+        await poll(pilot, app, screen)
+        await poll(pilot, app, screen)
+        assert screen.awaiting_approval and spy.bindings == 1 and spy.frames > 0
+
+
+async def test_checkpoint_that_only_moved_counters_rebuilds_no_table(tmp_path, monkeypatch):
+    leads = [{"login": f"dev{i}", "icp_score": i, "name": f"N{i}"} for i in range(12)]
+    run = cmo_run(leads=leads, counters={"steps": 1})
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        await pilot.press("3")
+        spy = PaintSpy(app, screen, monkeypatch)
+        table = screen.query_one("#leads-table", KeyedTable)
+        # A new checkpoint with equal (freshly decoded) lists and new counters.
+        values = {**run.state.values, "leads": [dict(lead) for lead in leads],
+                  "counters": {"steps": 2}}
+        run.state = replace(run.state, checkpoint_id="c2", values=values)
+        await poll(pilot, app, screen)
+        assert run.state_loads == 2 and "steps 2" in screen_text(app)
+        assert spy.filled == []
+        await pilot.press("1")
+        await pilot.press("3")  # unchanged tabs: nothing to rebuild either
+        assert spy.filled == []
+
+        values = {**values, "leads": leads[:11] + [{**leads[11], "name": "Zed"}]}
+        run.state = replace(run.state, checkpoint_id="c3", values=values)
+        await poll(pilot, app, screen)
+        assert spy.filled == ["leads-table"]
+        assert cell_texts(table)[0][:4] == ["dev11", "11", "", "Zed"]
 
 
 def marketing_run(status: str = "done") -> FakeRun:

@@ -297,6 +297,67 @@ async def test_idle_polls_rewrite_no_cells(tmp_path):
         assert 0 < screen.table.updates - before <= 2  # the status cell (and nothing else moved)
 
 
+class PaintSpy:
+    """Counts what an idle poll must not do: frames drawn, Static updates, footer refreshes."""
+
+    def __init__(self, app, screen, monkeypatch) -> None:
+        from textual.widgets import Static
+
+        self.frames = self.bindings = 0
+        self.updates: list[str | None] = []
+        display, refresh_bindings, update = app._display, screen.refresh_bindings, Static.update
+
+        def counting_display(target, renderable):
+            self.frames += renderable is not None
+            return display(target, renderable)
+
+        def counting_bindings():
+            self.bindings += 1
+            return refresh_bindings()
+
+        def counting_update(widget, *args, **kwargs):
+            self.updates.append(widget.id)
+            return update(widget, *args, **kwargs)
+
+        monkeypatch.setattr(app, "_display", counting_display)
+        monkeypatch.setattr(screen, "refresh_bindings", counting_bindings)
+        monkeypatch.setattr(Static, "update", counting_update)
+
+
+async def test_idle_polls_paint_nothing_and_leave_the_footer_alone(tmp_path, monkeypatch):
+    """Unchanged rows (same version, status and age text) and filter: nothing is drawn at all."""
+    db = tmp_path / "runs.sqlite"
+    for index in range(30):
+        insert_row(db, f"cmo-idle-{index:02d}", started=f"2026-01-15T11:{index:02d}:00Z")
+    app = home_app(tmp_path, db, clock=lambda: FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await polled(pilot, app)
+        await pilot.pause()
+        spy = PaintSpy(app, screen, monkeypatch)
+        await polled(pilot, app, passes=5)
+        assert (spy.frames, spy.bindings, spy.updates) == (0, 0, [])
+
+        # A row scrolled out of view changes: its cell is updated, nothing is drawn.
+        selected = screen.table.selected_key
+        assert selected == "cmo-idle-29"
+        insert_row(db, "cmo-idle-03", stage="enrich", version=2, started="2026-01-15T11:03:00Z")
+        await polled(pilot, app, passes=2)
+        assert cells(screen.table)["cmo-idle-03"]["stage"] == "enrich"
+        assert (spy.frames, spy.bindings, spy.updates) == (0, 0, [])
+
+        # A visible row's new version with the same status: repainted, the footer is not.
+        insert_row(db, "cmo-idle-28", stage="enrich", version=2, started="2026-01-15T11:28:00Z")
+        await polled(pilot, app, passes=2)
+        assert "enrich" in screen_text(app).splitlines()[4]
+        assert spy.frames > 0 and spy.bindings == 0
+
+        # The selected run now waits for approval: the footer's Approve key must come alive.
+        insert_row(db, selected, status="interrupted", version=2, started="2026-01-15T11:29:00Z")
+        await polled(pilot, app, passes=2)
+        assert spy.bindings == 1 and "awaiting approval: press a" in screen_text(app)
+        assert screen.check_action("approve", ()) is True
+
+
 async def test_vanished_threads_are_removed_and_the_cursor_stays_on_its_thread(tmp_path):
     db = tmp_path / "runs.sqlite"
     for index in range(3):

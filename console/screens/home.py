@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from console.messages import ThreadsPolled
 from console.textsafe import safe_text
-from console.widgets.quiet_update import update_if_changed
+from console.widgets.quiet_update import LineScopedText, update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
 from console.widgets.status_badge import APPROVABLE, RESUMABLE, flags_text, status_text
 
@@ -132,7 +132,7 @@ class HomeScreen(Screen):
         yield Input(placeholder="filter: thread, graph, status, stage, goal (escape clears)",
                     id="filter")
         yield RunsTable(id="runs")
-        yield Static(id="detail")
+        yield LineScopedText(id="detail")
         yield Footer(compact=True)
 
     @property
@@ -213,7 +213,7 @@ class HomeScreen(Screen):
             text = Text("No run matches the filter; escape clears it.", style="dim", end="")
         else:
             text = detail(row, self.app.now())
-        update_if_changed(self.query_one("#detail", Static), text)
+        self.query_one("#detail", LineScopedText).show(text)
         status = None if row is None else row.status
         if status != self._bindings_for:  # check_action reads only the selected row's status
             self._bindings_for = status

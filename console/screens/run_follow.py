@@ -4,9 +4,10 @@ One pass in a thread worker reads the registry row (cheap: one indexed row, writ
 a second by the runner) and the newest checkpoint id; the full state is loaded only when that id
 changed. The pass posts one `Polled` message; its handler repaints inside `app.batch_update()` and
 only then sets the timer for the next pass, so passes never overlap and a slow load just makes
-the next pass later. While the run is running the row is polled a few times faster (one indexed
-SELECT; the state is still reloaded only on a new checkpoint), so progress reaches the panel
-within ~0.1 s of the runner's write. The interval is floored at 0.1 s: at most ~10 repaints a
+the next pass later. While the run is running the row alone is polled a few times faster (one
+indexed SELECT), so progress reaches the panel within ~0.1 s of the runner's write; the
+checkpoint is still looked at once per app interval (a running graph checkpoints often, and each
+new one is a full state decode). The interval is floored at 0.1 s: at most ~10 repaints a
 second. Polling pauses while another screen (approval, a dialog) covers this one.
 
 `prepare_state` runs in the worker thread, so subclasses can turn a large state into what their
@@ -15,6 +16,7 @@ widgets need (and fingerprint it) off the UI thread; the result is `self.prepare
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, Callable
 
@@ -64,6 +66,7 @@ class RunFollowScreen(Screen):
         self.passes = 0  # polling passes applied (tests wait on this instead of sleeping)
         self._timer: Timer | None = None
         self._polling = False
+        self._last_full_pass = float("-inf")  # time.monotonic() of the last checkpoint look
         self._paused = False
 
     # -- time and configuration -------------------------------------------------------------
@@ -96,9 +99,27 @@ class RunFollowScreen(Screen):
             self._timer.stop()
             self._timer = None
 
-    def poll_once(self) -> None:
+    def poll_once(self, *, full: bool | None = None) -> None:
+        """One pass; `full` (default: when an app interval has passed since the last one) also
+        looks for a new checkpoint, else only the registry row is read."""
         self._polling = True
-        self._poll_worker(self.app.db_path, self.seen_checkpoint)
+        now = time.monotonic()
+        if full is None:
+            full = now - self._last_full_pass >= self.poll_interval * 0.9  # timer jitter
+        if full:
+            self._last_full_pass = now
+            self._poll_worker(self.app.db_path, self.seen_checkpoint)
+        else:
+            self._row_worker(self.app.db_path)
+
+    @work(thread=True, exclusive=True, group="follow-run", exit_on_error=False)
+    def _row_worker(self, db_path: Any) -> None:
+        row = problem = None
+        try:
+            row = registry.get_thread(db_path, self.thread_id)
+        except Exception as exc:  # shown on the dashboard; the next pass tries again
+            problem = f"{type(exc).__name__}: {exc}"
+        self.post_message(self.Polled(row, None, self.seen_checkpoint, problem))
 
     @work(thread=True, exclusive=True, group="follow-run", exit_on_error=False)
     def _poll_worker(self, db_path: Any, seen_checkpoint: str | None) -> None:
@@ -156,7 +177,7 @@ class RunFollowScreen(Screen):
             self._timer.stop()
             self._timer = None
         if not self._polling:
-            self.poll_once()
+            self.poll_once(full=True)
 
     # -- for subclasses ------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from textual.geometry import Size
 from textual.widgets import DataTable
 
 from console.textsafe import safe_text
+from console.widgets.quiet_update import CellScopedUpdates
 
 DEFAULT_MAX_ROWS = 500
 CELL_MAX_CHARS = 160
@@ -60,7 +61,7 @@ class Column(NamedTuple):
     width: int | None = None
 
 
-class KeyedTable(DataTable):
+class KeyedTable(CellScopedUpdates, DataTable):
     """`show_rows([(key, (v1, v2, ...)), ...])` keeps the table in step with a list of records."""
 
     BINDINGS = [

@@ -1,8 +1,9 @@
-"""Update a Static only when what it would show changes.
+"""Repaint only what changed: idle polls must send nothing to the terminal, a ticking age a cell.
 
 `Static.update` always refreshes (with a layout pass), so a poll that re-sets the same text
-repaints the widget and its neighbours and re-sends them to the terminal. Pollers go through
-`update_if_changed` instead.
+repaints the widget and re-sends it to the terminal: pollers go through `update_if_changed`.
+`CellScopedUpdates` (a DataTable mixin) and `LineScopedText` (a Static-like text pane) repaint
+the one cell or line that changed instead of the whole widget.
 """
 
 from __future__ import annotations
@@ -10,7 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.geometry import Region
+from textual.widget import Widget
 from textual.widgets import Static
+from textual.widgets.data_table import CellDoesNotExist, ColumnKey, RowKey
 
 
 def _text_key(text: Text) -> tuple:
@@ -33,3 +38,54 @@ def update_if_changed(widget: Static, content: Any) -> bool:
         return False
     widget.update(content)
     return True
+
+
+class CellScopedUpdates:
+    """DataTable mixin: `update_cell` repaints that cell, not the whole table.
+
+    DataTable.update_cell refreshes the entire widget, so a one-cell change (an "updated 5s ago"
+    tick) re-sends every visible row and the scrollbars to the terminal. Fixed-width cells
+    (update_width=False) cannot move anything else, so only their region is marked dirty.
+    """
+
+    def update_cell(self, row_key: Any, column_key: Any, value: Any, *,
+                    update_width: bool = False) -> None:
+        if update_width:
+            super().update_cell(row_key, column_key, value, update_width=True)
+            return
+        row_key = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column_key = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        if row_key not in self._row_locations or column_key not in self._column_locations:
+            raise CellDoesNotExist(f"No cell exists for row_key={row_key!r}, "
+                                   f"column_key={column_key!r}.")
+        self._data[row_key][column_key] = value
+        self._update_count += 1  # DataTable's render caches are keyed on it
+        self.refresh_coordinate(Coordinate(self._row_locations.get(row_key),
+                                           self._column_locations.get(column_key)))
+
+
+class LineScopedText(Widget):
+    """Shows a Text like a Static; `show(text)` repaints only the lines that changed."""
+
+    def __init__(self, text: Text | None = None, *, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.text = text if text is not None else Text(end="")
+
+    def show(self, text: Text) -> bool:
+        """Returns whether anything changed."""
+        if same_content(self.text, text):
+            return False
+        before, after = self.text.split("\n"), text.split("\n")
+        self.text = text
+        if len(before) != len(after) or not self.is_mounted:
+            self.refresh(layout=True)
+            return True
+        width = self.content_region.width
+        for index, (old, new) in enumerate(zip(before, after)):
+            if not same_content(old, new):
+                self.refresh(Region(0, index, width, 1))
+        return True
+
+    def render(self) -> Text:
+        return self.text

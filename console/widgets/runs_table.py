@@ -2,7 +2,7 @@
 
 `sync(rows, now)` touches as little as possible: rows whose registry `version` and effective
 status did not change only get their "updated" age refreshed (when the text changed); changed rows
-get `update_cell` for the cells that differ; only new threads are added and vanished ones removed.
+get `update_cell` for the cells that differ (each repaints its own cell only); only new threads are added and vanished ones removed.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from console.textsafe import safe_text
+from console.widgets.quiet_update import CellScopedUpdates
 from console.widgets.status_badge import flags_text, status_text
 
 # (key, label, width); None = as wide as the content.
@@ -100,7 +101,7 @@ def _same(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
-class RunsTable(DataTable):
+class RunsTable(CellScopedUpdates, DataTable):
     """Rows keyed by thread id, in the order of the list given to `sync` when threads appear."""
 
     BINDINGS = [Binding("enter", "select_cursor", "Open")]
