@@ -78,10 +78,11 @@ class LineScopedText(Widget):
             return False
         before, after = self.text.split("\n"), text.split("\n")
         self.text = text
-        if len(before) != len(after) or not self.is_mounted:
-            self.refresh(layout=True)
-            return True
         width = self.content_region.width
+        if (len(before) != len(after) or not self.is_mounted
+                or any(line.cell_len > width for line in (*before, *after))):
+            self.refresh(layout=True)  # a wrapped line moves the others: repaint it all
+            return True
         for index, (old, new) in enumerate(zip(before, after)):
             if not same_content(old, new):
                 self.refresh(Region(0, index, width, 1))
