@@ -69,8 +69,9 @@ def spawned(monkeypatch) -> list[dict]:
     """Replace the child-process launch; records what would have been resumed."""
     calls: list[dict] = []
 
-    def fake_spawn(thread_id: str, answer: Any, *, config_path: Any, db_path: Any) -> None:
-        calls.append({"thread_id": thread_id, "answer": answer, "db_path": db_path})
+    def fake_spawn(thread_id: str, answer: Any, *, config_path: Any, db_path: Any,
+                   by: str | None = None) -> None:
+        calls.append({"thread_id": thread_id, "answer": answer, "db_path": db_path, "by": by})
 
     monkeypatch.setattr(approval_module, "spawn_approve", fake_spawn)
     return calls

@@ -155,7 +155,7 @@ def test_kill_mid_batch_then_resume_reaches_each_service_once(waiting, tmp_path,
     with serve(hook) as base_url:
         config = write_config(tmp_path, base_url)
         log = open(tmp_path / "approve.log", "wb")
-        child = subprocess.Popen(cli(config, "approve", THREAD, "--answer-file", str(answer_file), "--quiet"),
+        child = subprocess.Popen(cli(config, "approve", THREAD, "--answer-file", str(answer_file), "--by", "op", "--quiet"),
                                  cwd=tmp_path, env=child_env(), stdout=log, stderr=log)
         try:
             assert hook.reached.wait(60), (tmp_path / "approve.log").read_text()
