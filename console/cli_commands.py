@@ -8,10 +8,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from console.cli import EXIT_CONFIG, EXIT_DATABASE, EXIT_REFUSED, CliError
-from graphs.config import Config, ConfigError, load_config
+from graphs.config_errors import ConfigError
+
+if TYPE_CHECKING:
+    from graphs.config import Config
 from graphs.db import DatabaseError
 from graphs.text import clean_text
 
@@ -21,8 +24,7 @@ def operator_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from graphs.registry import ThreadBusy
-        from graphs.runner import RunRefused
+        from graphs.registry import RunRefused, ThreadBusy
 
         try:
             return fn(*args, **kwargs)
@@ -36,7 +38,16 @@ def operator_errors(fn: Callable) -> Callable:
     return wrapper
 
 
-def load(args) -> tuple[Config, Path]:
+def reading_db(args) -> Path:
+    """Read-only commands given --db need nothing else from the config: skip loading it."""
+    if getattr(args, "db", None) and not getattr(args, "config", None):
+        return Path(args.db)
+    return load(args)[1]
+
+
+def load(args) -> tuple["Config", Path]:
+    from graphs.config import load_config
+
     cfg = load_config(getattr(args, "config", None))
     db_path = Path(getattr(args, "db", None) or cfg.storage.db)
     return cfg, db_path
@@ -66,7 +77,7 @@ def open_console(args) -> int:
 
 
 @operator_errors
-def _load_for_console(args) -> tuple[Config, Path]:
+def _load_for_console(args) -> tuple["Config", Path]:
     return load(args)
 
 
@@ -115,7 +126,7 @@ class Progress:
         print(clean_text(text), file=sys.stderr)
 
 
-def _run(args, kind: str, thread_id: str, cfg: Config | None = None, **kwargs: Any) -> int:
+def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs: Any) -> int:
     from graphs.runner import run_graph
 
     loaded, db_path = load(args)
@@ -163,7 +174,7 @@ def cmd_run(args) -> int:
     return _run(args, args.graph, thread_id, cfg, goal=args.goal, created_by=getpass.getuser())
 
 
-def apply_icp_overrides(cfg: Config, overrides: dict) -> Config:
+def apply_icp_overrides(cfg: "Config", overrides: dict) -> "Config":
     """A copy of cfg with ICP keys replaced, validated like the file (ConfigError names the key)."""
     import yaml
 
@@ -297,7 +308,7 @@ def _approval_answer(args, requests: list[dict]) -> Any:
 def cmd_threads(args) -> int:
     from graphs.registry import list_threads
 
-    _, db_path = load(args)
+    db_path = reading_db(args)
     rows = list_threads(db_path)
     if args.json:
         emit_json([row.to_json() for row in rows])
@@ -320,7 +331,7 @@ def cmd_threads(args) -> int:
 def cmd_history(args) -> int:
     from graphs.inspect import history_page
 
-    _, db_path = load(args)
+    db_path = reading_db(args)
     page = history_page(db_path, args.thread, limit=args.limit, before=args.before)
     if not page and not args.before:
         raise CliError(f"no checkpoints for thread {args.thread} in {db_path}")
@@ -340,7 +351,7 @@ def cmd_history(args) -> int:
 def cmd_show(args) -> int:
     from graphs.inspect import thread_state
 
-    _, db_path = load(args)
+    db_path = reading_db(args)
     state = thread_state(db_path, args.thread, args.checkpoint)
     if state is None:
         raise CliError(f"no state for thread {args.thread}"
@@ -362,6 +373,8 @@ def cmd_show(args) -> int:
 
 @operator_errors
 def cmd_config(args) -> int:
+    from graphs.config import load_config
+
     path = args.path or getattr(args, "config", None) or "config.yaml"
     try:
         cfg = load_config(path)

@@ -93,3 +93,16 @@ class FakeTime:
 
     def __exit__(self, *exc) -> None:
         self.uninstall()
+
+
+def parse_time(value: object) -> datetime | None:
+    """ISO 8601 string (Z or offset) or epoch seconds -> aware UTC datetime; None if unreadable."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(float(value), timezone.utc)
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

@@ -11,6 +11,8 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from graphs.config_errors import ConfigError, ConfigIssue  # noqa: F401  (re-exported)
+
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
 PositiveInt = Field(gt=0)
@@ -221,33 +223,6 @@ class _KeyedError(ValueError):
     def __init__(self, path: tuple[str, ...], message: str) -> None:
         super().__init__(message)
         self.path = path
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    path: str          # dotted key path, "" for the whole file
-    line: int | None   # 1-based line in the file, when known
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
-        key = f"{self.path}: " if self.path else ""
-        return f"{where}{key}{self.message}"
-
-
-class ConfigError(Exception):
-    """The file was refused as a whole; `issues` says what and where."""
-
-    def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
-        self.source = source
-        self.issues = issues
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        lines = [f"{self.source}: invalid configuration ({len(self.issues)} problem"
-                 f"{'s' if len(self.issues) != 1 else ''})"]
-        lines += [f"  {issue}" for issue in self.issues]
-        return "\n".join(lines)
 
 
 def _line_index(node: yaml.Node | None, prefix: tuple = (), out: dict | None = None) -> dict:

@@ -51,6 +51,10 @@ ACTIVE = "running"
 STATUSES = ("running", "interrupted", "done", "error", "crashed", "stopped")
 
 
+class RunRefused(Exception):
+    """The run cannot start (busy thread, unknown graph, nothing to resume)."""
+
+
 class ThreadBusy(Exception):
     """Another live process is running this thread."""
 

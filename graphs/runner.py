@@ -15,16 +15,12 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from graphs.config import Config
-from graphs.registry import RunRecorder, ThreadBusy
+from graphs.registry import RunRecorder, RunRefused, ThreadBusy  # noqa: F401  (re-exported)
 
 GRAPH_MODULES = {"cmo": "graphs.cmo.graph", "marketing": "graphs.marketing_team.graph"}
 PROGRESS_INTERVAL = 0.25  # seconds between registry writes of streamed progress
 
 EventSink = Callable[[dict], None]
-
-
-class RunRefused(Exception):
-    """The run cannot start (busy thread, unknown graph, nothing to resume)."""
 
 
 @dataclass

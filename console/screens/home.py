@@ -33,7 +33,7 @@ _NOTHING = object()
 def view_signature(rows: list[Any], needle: str, now) -> tuple:
     """What the screen shows depends on nothing else: equal signatures, identical screen."""
     return needle, tuple((row.thread_id, row.version, row.status,
-                          age(row.updated_at or row.started_at, now), age(row.updated_at, now))
+                          age(row.updated_at or row.started_at, now, live=row.status == "running"))
                          for row in rows)
 
 
@@ -81,7 +81,8 @@ def detail(row: Any | None, now) -> Text:
         _line(safe_text(row.thread_id, style="bold"), safe_text(row.graph),
               status_text(row.status, long=True)),
         _line(safe_text(f"stage {stage} {progress_label(row)}".rstrip()) if stage else Text(),
-              safe_text(f"updated {age(row.updated_at, now)}", style="dim")
+              safe_text(f"updated {age(row.updated_at, now, live=row.status == 'running')}",
+                        style="dim")
               if row.updated_at else Text(), where, flags_text(row.sandbox, row.offline)),
         _line(Text("goal:", style="dim"), safe_text(row.goal or "-", max_len=200)),
     ]

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from rich.text import Text
 from textual.widget import Widget
 
+from graphs.clock import parse_time
 from graphs.text import one_line
 
 STAGES = ("discover", "enrich", "personalize", "approve", "execute", "report")
@@ -32,19 +33,6 @@ def stage_index(stage: Any) -> int | None:
         if text.startswith(name[:5]) or name.startswith(text):
             return index
     return None
-
-
-def parse_time(value: Any) -> datetime | None:
-    """ISO 8601 string (Z or offset) or epoch seconds -> aware datetime; None if unreadable."""
-    if value is None or value == "":
-        return None
-    try:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(float(value), timezone.utc)
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def clock_time(value: Any) -> str:

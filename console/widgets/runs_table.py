@@ -16,6 +16,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from console.textsafe import safe_text
+from graphs.clock import parse_time
 from console.widgets.quiet_update import CellScopedUpdates
 from console.widgets.status_badge import flags_text, status_text
 
@@ -37,18 +38,9 @@ GOAL_MAX = 60
 MAX_ROWS = 1000
 
 
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def age(value: str | None, now: datetime) -> str:
-    """'4s', '3m', '2h', '5d' since an ISO time; '' when unknown."""
+def age(value: str | None, now: datetime, *, live: bool = True) -> str:
+    """'4s', '3m', '2h', '5d' since an ISO time; '' when unknown. A run that is not moving says
+    'just now' for its first minute, so an idle screen does not repaint every second."""
     then = parse_time(value)
     if then is None:
         return ""
@@ -56,7 +48,7 @@ def age(value: str | None, now: datetime) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"
+    return f"{seconds}s ago" if live else "just now"
 
 
 _OUTCOME_COUNTS = (("sent", "sent"), ("to_send", "drafts"), ("leads", "leads"),
@@ -91,7 +83,8 @@ def row_cells(row: Any, now: datetime) -> dict[str, Text]:
         "status": status_text(row.status),
         "stage": safe_text(stage_of(row), max_len=10),
         "progress": safe_text(progress_label(row)),
-        "updated": safe_text(age(row.updated_at or row.started_at, now), style="dim"),
+        "updated": safe_text(age(row.updated_at or row.started_at, now,
+                                 live=row.status == "running"), style="dim"),
         "flags": flags_text(bool(row.sandbox), bool(row.offline)),
         "goal": safe_text(row.goal, max_len=GOAL_MAX),
     }

@@ -25,6 +25,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from graphs.clock import parse_time
+
 ROLE_POINTS = {"maintainer": 15, "core": 8, "contributor": 0}
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")
 
@@ -47,16 +49,6 @@ def _log_share(value: Any, full_at_log10: float) -> float:
     except (TypeError, ValueError):
         return 0.0
     return min(1.0, math.log10(1 + number) / full_at_log10)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 def _stars_range(icp: Mapping[str, Any]) -> tuple[int, int] | None:
@@ -90,7 +82,7 @@ def score_parts(lead: Mapping[str, Any], icp: Mapping[str, Any], now: datetime) 
     text = " ".join(str(lead.get(key) or "") for key in ("bio", "company"))
     parts["topic_fit"] = 10.0 if _mentions(text, words) else 0.0
     parts["reachable"] = 10.0 if email_problem(lead.get("email")) is None else 0.0
-    updated = _parse_time(lead.get("last_activity"))
+    updated = parse_time(lead.get("last_activity"))
     days = int(icp.get("activity_days") or 90)
     parts["recent"] = 5.0 if updated and 0 <= (now - updated).total_seconds() <= days * 86400 else 0.0
     return parts

@@ -1,0 +1,32 @@
+"""Config errors without pydantic: the CLI catches them without paying for the model's import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    path: str          # dotted key path, "" for the whole file
+    line: int | None   # 1-based line in the file, when known
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        key = f"{self.path}: " if self.path else ""
+        return f"{where}{key}{self.message}"
+
+
+class ConfigError(Exception):
+    """The file was refused as a whole; `issues` says what and where."""
+
+    def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
+        self.source = source
+        self.issues = issues
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        lines = [f"{self.source}: invalid configuration ({len(self.issues)} problem"
+                 f"{'s' if len(self.issues) != 1 else ''})"]
+        lines += [f"  {issue}" for issue in self.issues]
+        return "\n".join(lines)
