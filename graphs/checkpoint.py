@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections import OrderedDict
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -74,13 +75,43 @@ class BlobStore:
                 self._conn = None
 
 
+class DecodedCache:
+    """Decoded large values by content hash, for READ-ONLY callers that poll a thread: a list
+    that did not change between checkpoints is neither read nor decoded again. Callers that
+    share it must never mutate what they get."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha: str, load) -> Any:
+        with self._lock:
+            if sha in self._items:
+                self._items.move_to_end(sha)
+                return self._items[sha]
+        value = load()
+        with self._lock:
+            self._items[sha] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
 class DedupSerializer(JsonPlusSerializer):
     """JsonPlusSerializer (strict msgpack allowlist) that moves large values into BlobStore."""
 
-    def __init__(self, blobs: BlobStore) -> None:
+    def __init__(self, blobs: BlobStore, cache: DecodedCache | None = None) -> None:
         # allowed_msgpack_modules=None: only LangGraph's built-in safe types are revived.
         super().__init__(allowed_msgpack_modules=None)
         self.blobs = blobs
+        self.cache = cache
+
+    def _load_blob(self, sha: str) -> Any:
+        def load() -> Any:
+            return super(DedupSerializer, self).loads_typed(self.blobs.get(sha))
+
+        return self.cache.get(sha, load) if self.cache is not None else load()
 
     def _stash(self, value: Any) -> Any:
         type_, data = super().dumps_typed(value)
@@ -101,12 +132,11 @@ class DedupSerializer(JsonPlusSerializer):
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, payload = data
         if type_ == BLOB_TYPE:
-            return super().loads_typed(self.blobs.get(payload.decode()))
+            return self._load_blob(payload.decode())
         obj = super().loads_typed(data)
         if _is_checkpoint(obj):
             obj["channel_values"] = {
-                key: (super(DedupSerializer, self).loads_typed(self.blobs.get(value[_MARKER]))
-                      if _is_marker(value) else value)
+                key: (self._load_blob(value[_MARKER]) if _is_marker(value) else value)
                 for key, value in obj["channel_values"].items()
             }
         return obj
@@ -130,8 +160,8 @@ def _is_marker(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and _MARKER in value
 
 
-def make_serializer(db_path: str | Path) -> DedupSerializer:
-    return DedupSerializer(BlobStore(db_path))
+def make_serializer(db_path: str | Path, cache: DecodedCache | None = None) -> DedupSerializer:
+    return DedupSerializer(BlobStore(db_path), cache)
 
 
 @asynccontextmanager
@@ -159,11 +189,11 @@ async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
 
 
 @contextmanager
-def open_sync_saver(db_path: str | Path) -> Iterator[Any]:
+def open_sync_saver(db_path: str | Path, cache: DecodedCache | None = None) -> Iterator[Any]:
     """A SqliteSaver for thread workers and CLI reads (never call it from an event loop)."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    serde = make_serializer(db_path)
+    serde = make_serializer(db_path, cache)
     conn = dbmod.connect(db_path)
     try:
         saver = SqliteSaver(conn, serde=serde)

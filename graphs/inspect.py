@@ -52,9 +52,25 @@ def _builder(kind: str):
     return build_graph()
 
 
+_SHARED_VALUES = None
+
+
+def _shared_cache():
+    global _SHARED_VALUES
+    if _SHARED_VALUES is None:
+        from graphs.checkpoint import DecodedCache
+
+        _SHARED_VALUES = DecodedCache(16)
+    return _SHARED_VALUES
+
+
 def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None = None,
-                 graph: str | None = None) -> ThreadState | None:
-    """The state of a thread at its newest (or the given) checkpoint; None if there is none."""
+                 graph: str | None = None, *, shared: bool = False) -> ThreadState | None:
+    """The state of a thread at its newest (or the given) checkpoint; None if there is none.
+
+    `shared=True` is for read-only pollers: large values unchanged since the last read come
+    from a process-wide cache (the same objects), so following a run does not re-decode them.
+    """
     from graphs.checkpoint import open_sync_saver
 
     if not Path(db_path).exists():
@@ -63,7 +79,7 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
     try:
-        with open_sync_saver(db_path) as saver:
+        with open_sync_saver(db_path, _shared_cache() if shared else None) as saver:
             compiled = _builder(graph or graph_of(thread_id)).compile(checkpointer=saver)
             snapshot = compiled.get_state({"configurable": configurable})
     except sqlite3.DatabaseError as exc:

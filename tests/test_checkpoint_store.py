@@ -117,3 +117,23 @@ def test_garbage_collection_keeps_referenced_blobs(tmp_path):
     assert serde.loads_typed(big) == ["x" * 100] * 100
     with pytest.raises(KeyError):
         DedupSerializer(BlobStore(db)).loads_typed(other)
+
+
+async def test_shared_read_cache_reuses_unchanged_values(tmp_path):
+    from graphs.checkpoint import DecodedCache
+
+    db = tmp_path / "db.sqlite"
+    config = {"configurable": {"thread_id": "t"}}
+    async with open_saver(db) as saver:
+        await _graph().compile(checkpointer=saver).ainvoke({"n": 0}, config)
+    cache = DecodedCache(4)
+    page = history_page(db, "t", limit=2)
+    seen = []
+    for info in page:
+        with open_sync_saver(db, cache) as saver:
+            tup = saver.get_tuple({"configurable": {"thread_id": "t", "checkpoint_id": info.checkpoint_id}})
+            seen.append(tup.checkpoint["channel_values"]["leads"])
+    assert seen[0] is seen[1], "an unchanged list is decoded once"
+    with open_sync_saver(db) as saver:  # without the cache every read is a fresh copy
+        fresh = saver.get_tuple(config).checkpoint["channel_values"]["leads"]
+    assert fresh == seen[0] and fresh is not seen[0]

@@ -208,7 +208,7 @@ def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None,
     state = None
     checkpoint_id = graph_inspect.latest_checkpoint_id(db_path, thread_id)
     if checkpoint_id is not None and checkpoint_id != seen_checkpoint:
-        state = graph_inspect.thread_state(db_path, thread_id, checkpoint_id)
+        state = graph_inspect.thread_state(db_path, thread_id, checkpoint_id, shared=True)
     return row, state, checkpoint_id
 
 
