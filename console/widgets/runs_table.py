@@ -40,7 +40,7 @@ MAX_ROWS = 1000
 
 def age(value: str | None, now: datetime, *, live: bool = True) -> str:
     """'4s', '3m', '2h', '5d' since an ISO time; '' when unknown. A run that is not moving says
-    'just now' for its first minute, so an idle screen does not repaint every second."""
+    'now' for its first minute, so an idle screen does not repaint every second."""
     then = parse_time(value)
     if then is None:
         return ""
@@ -48,7 +48,7 @@ def age(value: str | None, now: datetime, *, live: bool = True) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago" if live else "just now"
+    return f"{seconds}s ago" if live else "now"
 
 
 _OUTCOME_COUNTS = (("sent", "sent"), ("to_send", "drafts"), ("leads", "leads"),
