@@ -15,11 +15,10 @@ from typing import Any, Iterable, NamedTuple, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.geometry import Size
 from textual.widgets import DataTable
 
 from console.textsafe import safe_text
-from console.widgets.quiet_update import CellScopedUpdates
+from console.widgets.quiet_update import CellScopedUpdates, FixedWidthRows
 
 DEFAULT_MAX_ROWS = 500
 CELL_MAX_CHARS = 160
@@ -61,7 +60,7 @@ class Column(NamedTuple):
     width: int | None = None
 
 
-class KeyedTable(CellScopedUpdates, DataTable):
+class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
     """`show_rows([(key, (v1, v2, ...)), ...])` keeps the table in step with a list of records."""
 
     BINDINGS = [
@@ -189,19 +188,6 @@ class KeyedTable(CellScopedUpdates, DataTable):
         self._chunk_scheduled = False
         if self.is_attached and self._pending:
             self._add_pending(CHUNK)
-
-    def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
-        """DataTable measures every cell of every new row to size auto-width columns (about
-        0.6 ms a row). With every column at a fixed width only the virtual size can change."""
-        if any(column.auto_width for column in self.columns.values()) or any(
-                row.label is not None or row.auto_height
-                for row in (self.rows.get(key) for key in new_rows) if row is not None):
-            super()._update_dimensions(new_rows)
-            return
-        width = sum(column.get_render_width(self) for column in self.columns.values())
-        header_height = self.header_height if self.show_header else 0
-        self.virtual_size = Size(width + self._row_label_column_width,
-                                 self._total_row_height + header_height)
 
     def _apply_order(self) -> None:
         """Re-sort the rows on screen by the sort column (DataTable's own stable sort).

@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 
 from console.textsafe import safe_text
 from graphs.clock import parse_time
-from console.widgets.quiet_update import CellScopedUpdates
+from console.widgets.quiet_update import CellScopedUpdates, FixedWidthRows
 from console.widgets.status_badge import flags_text, status_text
 
 # (key, label, width); None = as wide as the content.
@@ -94,7 +94,7 @@ def _same(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
-class RunsTable(CellScopedUpdates, DataTable):
+class RunsTable(CellScopedUpdates, FixedWidthRows, DataTable):
     """Rows keyed by thread id, in the order of the list given to `sync` when threads appear."""
 
     BINDINGS = [Binding("enter", "select_cursor", "Open")]
