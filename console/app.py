@@ -12,7 +12,7 @@ import os
 import subprocess
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from textual import on, work
 from textual.app import App
@@ -23,7 +23,10 @@ from console.screens.home import HomeScreen
 from console.messages import LaunchFailed, LaunchResult, RunLaunched
 from console.textsafe import plain
 from graphs import clock as clockmod
-from graphs.config import Config, ConfigError, load_config
+from graphs.config_errors import ConfigError
+
+if TYPE_CHECKING:
+    from graphs.config import Config
 
 Clock = Callable[[], datetime]
 
@@ -53,13 +56,15 @@ class CmoApp(App):
                 priority=True),
     ]
 
-    def __init__(self, config: Config, *, config_path: str | os.PathLike | None,
+    def __init__(self, config: "Config | None", *, config_path: str | os.PathLike | None,
                  db_path: str | os.PathLike, poll_interval: float = 0.5,
                  clock: Clock | None = None, operator: str | None = None) -> None:
         super().__init__()
         # Who decides approvals from this console ("already decided at HH:MM by ...").
         self.operator = operator or os.environ.get("CMO_OPERATOR") or _login_name()
-        self.config = config
+        # None: validated in a worker right after the first frame (pydantic stays off the
+        # first-paint path); the first reader before that loads it itself.
+        self._config = config
         self.config_path = str(config_path) if config_path else None
         self.db_path = str(db_path)
         self.poll_interval = poll_interval
@@ -68,7 +73,33 @@ class CmoApp(App):
         # They are never killed: a run keeps going after the console quits.
         self._children: list[subprocess.Popen] = []
 
+    @property
+    def config(self) -> "Config":
+        if self._config is None:
+            from graphs.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @config.setter
+    def config(self, value: "Config") -> None:
+        self._config = value
+
+    def _validate_config_later(self) -> None:
+        """After the first frame: an invalid file closes the console with the problems listed."""
+        if self._config is not None:
+            return
+
+        def check() -> None:
+            try:
+                self.config
+            except ConfigError as exc:
+                self.call_from_thread(self.exit, None, 2, exc.render())
+
+        self.run_worker(check, thread=True, group="config", exit_on_error=False)
+
     def on_mount(self) -> None:
+        self.call_after_refresh(self._validate_config_later)
         self.sub_title = self.db_path
 
     # -- time ---------------------------------------------------------------------------------
@@ -159,6 +190,8 @@ class CmoApp(App):
     def reload_config(self) -> bool:
         """Re-read the config file (after the editor saved it); keep the old one if it is invalid.
         The database path does not change while the console runs."""
+        from graphs.config import load_config
+
         try:
             self.config = load_config(self.config_path)
         except ConfigError as exc:
@@ -169,10 +202,16 @@ class CmoApp(App):
 
 def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.PathLike | None = None,
              *, poll_interval: float = 0.5, clock: Clock | None = None,
-             operator: str | None = None) -> CmoApp:
+             operator: str | None = None, validate_later: bool = False) -> CmoApp:
     """Build the console for a config file (None: ./config.yaml or the defaults) and a database
-    (None: the config's storage.db). Raises graphs.config.ConfigError for an invalid config."""
-    config = load_config(config_path)
+    (None: the config's storage.db). Raises graphs.config.ConfigError for an invalid config.
+    `validate_later` (with a db_path) validates the config after the first frame instead."""
+    if validate_later and db_path:
+        config = None
+    else:
+        from graphs.config import load_config
+
+        config = load_config(config_path)
     db = Path(db_path) if db_path else Path(config.storage.db)
     return CmoApp(config, config_path=config_path, db_path=db, poll_interval=poll_interval,
                   clock=clock, operator=operator)

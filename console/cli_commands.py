@@ -69,16 +69,49 @@ def jsonable(value: Any) -> Any:
 
 
 def open_console(args) -> int:
-    cfg, db_path = _load_for_console(args)
+    db_path = _peek_db(args) or _load_for_console(args)[1]
     from console.app import make_app
 
-    make_app(config_path=getattr(args, "config", None), db_path=db_path).run()
+    app = make_app(config_path=getattr(args, "config", None), db_path=db_path,
+                   validate_later=True)
+    app.run()
+    if app.return_code:
+        return app.return_code  # the config was refused after the first frame; Textual printed why
     return 0
 
 
 @operator_errors
 def _load_for_console(args) -> tuple["Config", Path]:
     return load(args)
+
+
+def _peek_db(args) -> Path | None:
+    """The database path without validating the config (pydantic is off the first-paint path;
+    the console validates right after its first frame). None: let full validation explain."""
+    if getattr(args, "db", None):
+        return Path(args.db)
+    path = getattr(args, "config", None)
+    if path is None:
+        if not Path("config.yaml").exists():
+            from graphs.db import DEFAULT_DB
+
+            return Path(DEFAULT_DB)
+        path = "config.yaml"
+    try:
+        import yaml
+
+        data = yaml.load(Path(path).read_text(encoding="utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        storage = data.get("storage", {}) if isinstance(data, dict) else None
+        if not isinstance(storage, dict):
+            return None
+        if "db" not in storage:
+            from graphs.db import DEFAULT_DB
+
+            return Path(DEFAULT_DB)
+        return Path(storage["db"]) if isinstance(storage["db"], str) and storage["db"] else None
+    except Exception:  # unreadable or not YAML: the full load says what is wrong
+        return None
 
 
 # -- run / resume / approve ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from graphs.config_errors import ConfigError, ConfigIssue  # noqa: F401  (re-exported)
+from graphs.db import DEFAULT_DB
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
@@ -25,7 +26,7 @@ class _Section(BaseModel):
 
 
 class StorageConfig(_Section):
-    db: str = ".cmo/cmo.sqlite"
+    db: str = DEFAULT_DB
 
 
 _STARS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")

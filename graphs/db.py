@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 5000
+DEFAULT_DB = ".cmo/cmo.sqlite"  # storage.db when the config does not say
 
 
 class DatabaseError(Exception):
