@@ -24,19 +24,14 @@ from graphs.state_diff import Shape, shape_of, summarize_change
 
 
 @dataclass
-class TimelineEntry:
-    checkpoint_id: str
-    parent_id: str | None
-    step: int | None
-    source: str | None
-    node: str | None
-    created_at: str | None
-    summary: str
+class TimelineEntry(CheckpointInfo):
+    """A history entry with a one-line summary of what its step changed."""
+
+    summary: str = ""
 
     @classmethod
     def of(cls, info: CheckpointInfo, summary: str) -> "TimelineEntry":
-        return cls(info.checkpoint_id, info.parent_id, info.step, info.source, info.node,
-                   info.created_at, summary)
+        return cls(**info.__dict__, summary=summary)
 
 
 @lru_cache(maxsize=1)
