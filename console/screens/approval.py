@@ -10,15 +10,15 @@ checkpoint) happens in a thread worker.
 
 Submitting claims the interrupt (`claim_submission`, atomic across processes), then a child
 process resumes the graph (`graphs.launch.spawn_approve`) and the dashboard follows it.
-Untrusted text (names, companies, subjects, bodies) goes through `clean_text` into
-`rich.text.Text`; it is never parsed as markup.
+
+The texts it shows (table cells, summary, preview, confirmation) are built in
+`console.screens.approval_view`. Untrusted text (names, companies, subjects, bodies) goes through
+`clean_text` into `rich.text.Text`; it is never parsed as markup.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -34,55 +34,11 @@ from graphs import review as rv
 from graphs.launch import spawn_approve
 from graphs.text import clean_text, one_line
 
+from console.screens.approval_view import (COLUMNS, VERBS, Loaded, column_widths, confirm_text,
+                                           decision_mark, grouped, load_thread, preview_text,
+                                           row_cells, summary_text)
 from console.screens.confirm import ConfirmScreen
 from console.screens.draft_editor import DraftEditor
-
-MARKS = {rv.ACCEPT: ("✓ approve", "green"), rv.EDIT: ("✎ edited", "cyan"),
-         rv.IGNORE: ("✗ reject", "red"), rv.PENDING: ("· pending", "dim")}
-SCROLLBAR = 2
-PRIORITY_SHORT = {"medium": "med"}
-VERBS = {rv.ACCEPT: "Approved", rv.IGNORE: "Rejected", rv.EDIT: "Edited"}
-
-
-@dataclass
-class Loaded:
-    """What one load of the thread yields (built in a worker thread)."""
-
-    requests: list[dict]
-    interrupt_id: str
-    rows: list[rv.DraftRow]
-    review: rv.Review
-    cap: int
-    used_today: int
-    notice: str
-
-
-def load_thread(db_path: Any, thread_id: str) -> Loaded | str:
-    """The pending approval of a thread, or a sentence saying why there is none."""
-    from graphs.inspect import thread_state
-
-    state = thread_state(db_path, thread_id)
-    if state is None:
-        return f"no thread {thread_id} in this database"
-    if not state.interrupts:
-        return f"thread {thread_id} is not waiting for approval"
-    interrupt = state.interrupts[0]
-    requests = interrupt["value"] if isinstance(interrupt["value"], list) else []
-    if not requests:
-        return f"thread {thread_id} waits at an interrupt that is not a draft approval"
-    leads = state.values.get("leads") or []
-    errors = requests[0].get("errors") or []
-    notice = ("The previous answer was refused: " + "; ".join(map(str, errors))) if errors else ""
-    return Loaded(requests=requests, interrupt_id=str(interrupt["id"]),
-                  rows=rv.draft_rows(requests, leads),
-                  review=rv.load_review(db_path, thread_id, str(interrupt["id"])),
-                  cap=rv.daily_cap(state.values), used_today=rv.sent_today(db_path), notice=notice)
-
-
-def grouped(refused: dict[str, str]) -> str:
-    """'2 cannot be sent: no public email; 1 over today's cap (0 left)'."""
-    counts = Counter(refused.values())
-    return "; ".join(f"{count} {reason}" for reason, count in counts.most_common())
 
 
 class ApprovalScreen(Screen):
@@ -171,47 +127,21 @@ class ApprovalScreen(Screen):
     # -- the table -------------------------------------------------------------------------
 
     def _widths(self) -> dict[str, int]:
-        """Column widths for the terminal width; the subject takes what is left."""
-        width = self.app.size.width
-        widths = ({"mark": 9, "email": 28, "name": 18, "company": 14, "icp": 3, "prio": 6}
-                  if width >= 110 else
-                  {"mark": 9, "email": 19, "name": 11, "company": 8, "icp": 3, "prio": 4})
-        padding = 2 * (len(widths) + 1)  # one cell of padding each side of every column
-        widths["subject"] = max(8, width - SCROLLBAR - padding - sum(widths.values()))
-        return widths
+        return column_widths(self.app.size.width)
 
     def _build_table(self) -> None:
         assert self.loaded is not None
         table = self.query_one("#drafts", DataTable)
         table.clear(columns=True)
         widths = self._widths()
-        for key, label in (("mark", "decision"), ("email", "recipient"), ("name", "name"),
-                           ("company", "company"), ("icp", "icp"), ("prio", "prio"),
-                           ("subject", "subject")):
+        for key, label in COLUMNS:
             table.add_column(label, key=key, width=widths[key])
         review = self.loaded.review
         self.shown_rows = [row for row in self.loaded.rows if self.draft_filter.matches(row, review)]
         self._shown = {}
         for row in self.shown_rows:
-            subject, _ = rv.effective_text(row, review)
-            state = review.state_of(row.draft_id)
-            self._shown[row.draft_id] = state
-            table.add_row(
-                self._mark(row, state),
-                Text(one_line(row.email or "(no email)", widths["email"]),
-                     style="" if row.sendable else "dim strike"),
-                Text(one_line(row.name, widths["name"])),
-                Text(one_line(row.company, widths["company"])),
-                Text(str(row.icp_score), justify="right"),
-                Text(one_line(PRIORITY_SHORT.get(row.priority, row.priority), widths["prio"])),
-                Text(one_line(subject, widths["subject"])),
-                key=row.draft_id)
-
-    def _mark(self, row: rv.DraftRow, state: str) -> Text:
-        if state == rv.PENDING and not row.sendable:
-            return Text("⊘ no send", style="dim")
-        label, style = MARKS[state]
-        return Text(label, style=style)
+            self._shown[row.draft_id] = review.state_of(row.draft_id)
+            table.add_row(*row_cells(row, review, widths), key=row.draft_id)
 
     def _sync_rows(self) -> None:
         """Repaint the decision (and subject) of rows whose stored state changed."""
@@ -223,7 +153,7 @@ class ApprovalScreen(Screen):
             state = review.state_of(row.draft_id)
             if self._shown.get(row.draft_id) != state or state == rv.EDIT:
                 self._shown[row.draft_id] = state
-                table.update_cell(row.draft_id, "mark", self._mark(row, state))
+                table.update_cell(row.draft_id, "mark", decision_mark(row, state))
                 subject, _ = rv.effective_text(row, review)
                 table.update_cell(row.draft_id, "subject", Text(one_line(subject, width)))
 
@@ -243,24 +173,8 @@ class ApprovalScreen(Screen):
 
     def _show_summary(self) -> None:
         assert self.loaded is not None
-        review = self.loaded.review
-        counts = review.counts(row.draft_id for row in self.loaded.rows)
-        going = counts["approved"] + counts["edited"]
-        left = max(0, self.loaded.cap - self.loaded.used_today)
-        text = Text()
-        text.append(f"approved {counts['approved']}", style="green")
-        text.append(" · ")
-        text.append(f"edited {counts['edited']}", style="cyan")
-        text.append(" · ")
-        text.append(f"rejected {counts['rejected']}", style="red")
-        text.append(" · ")
-        text.append(f"pending {counts['pending']}")
-        text.append(f"  │ today {going}/{left} go out (cap {self.loaded.cap})",
-                    style="bold red" if going > left else "")
-        if self.draft_filter:
-            text.append(f"\nfilter: {one_line(self.draft_filter.text, 40)} "
-                        f"({len(self.shown_rows)} of {len(self.loaded.rows)})", style="yellow")
-        self.query_one("#summary", Static).update(text)
+        self.query_one("#summary", Static).update(
+            summary_text(self.loaded, self.draft_filter, len(self.shown_rows)))
 
     def _show_preview(self) -> None:
         preview = self.query_one("#preview", Static)
@@ -268,28 +182,7 @@ class ApprovalScreen(Screen):
         if row is None or self.loaded is None:
             preview.update(Text("no drafts match the filter" if self.loaded else ""))
             return
-        review = self.loaded.review
-        subject, body = rv.effective_text(row, review)
-        state = review.state_of(row.draft_id)
-        text = Text()
-        text.append("To: ", style="bold")
-        text.append(one_line(f"{row.name} <{row.email or 'no email'}>", 200))
-        if row.company:
-            text.append(f"  ({one_line(row.company, 60)})", style="dim")
-        text.append("\nSubject: ", style="bold")
-        text.append(one_line(subject, 300))
-        label, style = MARKS[state]
-        text.append("\nDecision: ", style="bold")
-        text.append(label, style=style)
-        decision = review.decisions.get(row.draft_id)
-        if decision is not None:
-            text.append(f" by {one_line(decision.decided_by, 30)}", style="dim")
-        if not row.sendable:
-            text.append(f"\ncannot be sent: {one_line(row.unsendable_reason, 100)}; it can only be rejected",
-                        style="bold red")
-        text.append("\n\n")
-        text.append(clean_text(body))
-        preview.update(text)
+        preview.update(preview_text(row, self.loaded.review))
 
     def say(self, message: str, *, error: bool = False) -> None:
         self.query_one("#message", Static).update(
@@ -455,19 +348,7 @@ class ApprovalScreen(Screen):
         assert self.loaded is not None
         config = getattr(self.app, "config", None)
         mode = getattr(getattr(config, "execution", None), "mode", "dry_run")
-        going = counts["approved"] + counts["edited"]
-        target = ("Instantly, Attio and Linear (live)" if mode == "live"
-                  else "the outbox file (dry run, nobody is contacted)")
-        text = Text()
-        text.append(f"{going} emails go out now", style="bold")
-        text.append(f" to {target}:\n")
-        text.append(f"  approved {counts['approved']}, edited {counts['edited']}\n")
-        text.append(f"  rejected {counts['rejected']}\n")
-        text.append(f"  pending {counts['pending']} (not sent: treated as rejected)\n")
-        left = max(0, self.loaded.cap - self.loaded.used_today - going)
-        text.append(f"\nToday's cap {self.loaded.cap}; {left} left after this batch.\n")
-        text.append("Sent email cannot be unsent.", style="bold")
-        return text
+        return confirm_text(self.loaded, counts, mode)
 
     def _confirmed(self, confirmed: bool | None) -> None:
         if not confirmed or self.loaded is None:

@@ -3,13 +3,13 @@
 The timeline is paged (50 checkpoints a page, summaries from checkpoint rows without decoding
 states: graphs.timeline), so a thread with 10,000 checkpoints opens at once. Moving the cursor
 loads that checkpoint's state (and its parent's, for the diff) in an exclusive thread worker.
-Resume, fork, edit-then-fork, delete and prune each ask first and say what will happen; runs start
-as child processes (graphs.launch) and open on their dashboard through the app's RunLaunched.
+Resume, fork, edit-then-fork, delete and prune (console.screens.checkpoint_actions) each ask
+first and say what will happen; runs start as child processes (graphs.launch) and open on their
+dashboard through the app's RunLaunched.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.text import Text
@@ -21,10 +21,10 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 
-from console.messages import LaunchResult, RunLaunched
-from console.screens.confirm import ConfirmScreen
+from console.messages import RunLaunched
+from console.screens.checkpoint_actions import CheckpointActions
 from console.widgets.state_tree import StateTree
-from graphs.state_diff import diff_values, format_path, get_path, preview, search_paths, set_path
+from graphs.state_diff import diff_values, format_path, search_paths
 from graphs.text import one_line
 
 PAGE_SIZE = 50
@@ -35,7 +35,7 @@ def _local_time(iso: str | None) -> str:
     return (iso or "")[11:19]
 
 
-class CheckpointBrowser(Screen):
+class CheckpointBrowser(CheckpointActions, Screen):
     CSS_PATH = "checkpoints.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -68,15 +68,6 @@ class CheckpointBrowser(Screen):
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, CheckpointBrowser.StateLoaded)
-
-    class ActionDone(Message):
-        """A maintenance action finished: `text` for the operator, what to do next."""
-
-        def __init__(self, text: str, *, error: bool = False, reload: bool = False,
-                     close: bool = False, launched: Any = None) -> None:
-            super().__init__()
-            self.text, self.error, self.reload, self.close, self.launched = (
-                text, error, reload, close, launched)
 
     def __init__(self, thread_id: str) -> None:
         super().__init__()
@@ -295,161 +286,8 @@ class CheckpointBrowser(Screen):
     def action_back(self) -> None:
         self.app.pop_screen()
 
-    def _ask(self, title: str, message: str, then) -> None:
-        self.app.push_screen(ConfirmScreen(title, Text(message)),
-                             callback=lambda yes: then() if yes else None)
-
-    def action_resume(self) -> None:
-        status = self.row.status if self.row is not None else None
-        if status == "interrupted":
-            self.notify("This run is waiting for approval: answer it on the approval screen.",
-                        markup=False)
-            return
-        if status not in ("stopped", "crashed", "error"):
-            self.notify(f"Only a stopped or crashed run can be resumed (this one is {status}).",
-                        markup=False)
-            return
-        self._ask("Resume this run?",
-                  f"Thread {self.thread_id} continues from its newest checkpoint in a new "
-                  "child process (the console can be closed; the run keeps going). Steps that did "
-                  "not finish run again. Drafts already sent are never sent again.",
-                  lambda: self.launch(self.thread_id, None, None))
-
-    def action_fork(self) -> None:
-        entry = self.selected_entry
-        if entry is None:
-            return
-        self._ask("Fork from this checkpoint?",
-                  f"A new thread is created from step {entry.step} ({entry.node or entry.source}) "
-                  f"of {self.thread_id} and continues from there in a child process: the steps "
-                  "after it run again (API and LLM calls, the approval step). The original thread "
-                  "and its history stay as they are; both appear in the runs list. Drafts the "
-                  "original already sent are never sent again.",
-                  lambda: self.launch(self.thread_id, entry.checkpoint_id, None))
-
-    def action_edit_fork(self) -> None:
-        from console.screens.value_prompt import ValuePrompt
-
-        entry = self.selected_entry
-        tree = self.query_one(StateTree)
-        path = tree.selected_path
-        if entry is None or self.state is None or path is None:
-            self.notify("Select a value in the state tree first (tab, then the arrows).",
-                        markup=False)
-            return
-        current = get_path(self.state.values, path)
-        try:
-            initial = json.dumps(current, ensure_ascii=False)
-        except (TypeError, ValueError):
-            self.notify("This value cannot be edited here.", markup=False)
-            return
-
-        def edited(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                value = json.loads(text)
-            except ValueError:
-                if not isinstance(current, str):
-                    self.notify("Not valid JSON; nothing changed.", severity="error", markup=False)
-                    return
-                value = text
-            try:
-                update = set_path(self.state.values, path, value)
-            except (ValueError, KeyError, IndexError, TypeError) as exc:
-                self.notify(one_line(str(exc), 200), severity="error", markup=False)
-                return
-            self._ask("Edit, then fork?",
-                      f"A new thread is created from step {entry.step} of {self.thread_id} with "
-                      f"{format_path(path)} = {preview(value, 80)} (was {preview(current, 60)}), "
-                      "written with update_state as the node that produced this checkpoint. It "
-                      "then continues in a child process; the original thread stays as it is.",
-                      lambda: self.launch(self.thread_id, entry.checkpoint_id, update))
-
-        self.app.push_screen(ValuePrompt(f"New value for {format_path(path)} (JSON)", initial),
-                             callback=edited)
-
-    @work(thread=True, group="cp-action", exit_on_error=False)
-    def launch(self, thread_id: str, checkpoint_id: str | None, edit: dict | None) -> None:
-        """Resume (checkpoint None) or fork (with an optional edit), then start a child run."""
-        from graphs.launch import spawn_resume
-        from graphs.maintenance import fork_thread
-
-        graph = self.row.graph if self.row is not None else "cmo"
-        try:
-            target = thread_id
-            if checkpoint_id is not None:
-                target = fork_thread(self.db_path, thread_id, checkpoint_id, edit=edit)
-            launched = spawn_resume(target, config_path=getattr(self.app, "config_path", None),
-                                    db_path=self.db_path)
-        except Exception as exc:
-            self.post_message(self.ActionDone(f"{type(exc).__name__}: {exc}", error=True))
-            return
-        adopt = getattr(self.app, "adopt", None)
-        if callable(adopt):
-            adopt(launched.process)
-        verb = f"Forked into {launched.thread_id}" if checkpoint_id else f"Resumed {thread_id}"
-        self.post_message(self.ActionDone(verb, reload=True,
-                                          launched=LaunchResult(launched.thread_id, graph)))
-
-    def action_delete(self) -> None:
-        self._ask("Delete this thread?",
-                  f"Thread {self.thread_id} is removed for good: its {self.total:,} checkpoints, "
-                  "their pending writes, its entry in the runs list and its approval reviews. "
-                  "The send ledger (what was sent) is kept. Forks of it are not touched.",
-                  self.delete)
-
-    @work(thread=True, group="cp-action", exit_on_error=False)
-    def delete(self) -> None:
-        from graphs.maintenance import delete_thread
-
-        try:
-            found = delete_thread(self.db_path, self.thread_id)
-        except Exception as exc:
-            self.post_message(self.ActionDone(f"{type(exc).__name__}: {exc}", error=True))
-            return
-        self.post_message(self.ActionDone(f"Deleted {self.thread_id}" if found else
-                                          f"{self.thread_id} was already gone", close=True))
-
-    def action_prune(self) -> None:
-        from console.screens.value_prompt import ValuePrompt
-
-        def chosen(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                keep = int(text)
-                if keep < 1:
-                    raise ValueError
-            except ValueError:
-                self.notify("Enter a whole number of at least 1.", severity="error", markup=False)
-                return
-            dropped = max(0, self.total - keep)
-            self._ask("Prune this thread?",
-                      f"The newest {keep:,} checkpoints of {self.thread_id} are kept and the "
-                      f"{dropped:,} older ones deleted (with their writes and any stored values "
-                      "nothing else uses), then the database file is compacted (VACUUM). Older "
-                      "steps can no longer be browsed or forked from.",
-                      lambda: self.prune(keep))
-
-        self.app.push_screen(ValuePrompt("Keep how many of the newest checkpoints?", "20"),
-                             callback=chosen)
-
-    @work(thread=True, group="cp-action", exit_on_error=False)
-    def prune(self, keep: int) -> None:
-        from graphs.maintenance import prune
-
-        try:
-            result = prune(self.db_path, keep, self.thread_id)
-        except Exception as exc:
-            self.post_message(self.ActionDone(f"{type(exc).__name__}: {exc}", error=True))
-            return
-        self.post_message(self.ActionDone(
-            f"Pruned {result['checkpoints_deleted']:,} checkpoints; file "
-            f"{result['bytes_before']:,} -> {result['bytes_after']:,} bytes", reload=True))
-
-    @on(ActionDone)
-    def _action_done(self, message: ActionDone) -> None:
+    @on(CheckpointActions.ActionDone)
+    def _action_done(self, message: CheckpointActions.ActionDone) -> None:
         self.notify(one_line(message.text, 300), severity="error" if message.error else
                     "information", markup=False)
         if message.close:
