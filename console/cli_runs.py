@@ -1,0 +1,234 @@
+"""`cmo run`, `resume` and `approve`: the commands that run a graph (and claim approvals)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from console.cli import EXIT_CONFIG, CliError
+from console.cli_commands import emit_json, load, operator_errors
+from graphs.text import clean_text
+
+if TYPE_CHECKING:
+    from graphs.config import Config
+
+
+class Progress:
+    """Progress on stderr: one rewritten line on a TTY, plain lines otherwise."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._last = ""
+
+    def __call__(self, event: dict) -> None:
+        if self.quiet:
+            return
+        kind = event.get("kind")
+        if kind == "progress":
+            done, total = event.get("done"), event.get("total")
+            bar = ""
+            if isinstance(done, int) and isinstance(total, int) and total > 0:
+                filled = int(20 * min(done, total) / total)
+                bar = f" [{'#' * filled}{'.' * (20 - filled)}] {done}/{total}"
+            line = f"{event.get('stage', '')}{bar} {clean_text(str(event.get('detail', '')), 60)}"
+            if self.tty:
+                sys.stderr.write("\r" + line[:100].ljust(100))
+                sys.stderr.flush()
+            elif line != self._last:
+                pass  # non-TTY: only node boundaries, to keep logs short
+            self._last = line
+        elif kind == "waiting":
+            self._line(f"waiting for {event.get('service')}: {event.get('reason')} "
+                       f"until {event.get('until')}")
+        elif kind == "node":
+            summary = event.get("summary") or {}
+            if event.get("node") == "Supervisor" and summary.get("next"):
+                self._line(f"Supervisor -> {summary['next']}")
+                return
+            counts = ", ".join(f"{k} {v}" for k, v in (event.get("counts") or {}).items() if v)
+            self._line(f"{event.get('node')}: {counts}")
+
+    def _line(self, text: str) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + " " * 100 + "\r")
+        print(clean_text(text), file=sys.stderr)
+
+
+def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs: Any) -> int:
+    from graphs.runner import run_graph
+
+    loaded, db_path = load(args)
+    cfg = cfg or loaded
+    missing = cfg.missing_live_secrets()
+    if missing:
+        raise CliError("live execution needs these environment variables set: "
+                       + ", ".join(missing), EXIT_CONFIG)
+    import asyncio
+
+    outcome = asyncio.run(run_graph(kind, cfg, thread_id, db_path=db_path,
+                                    on_event=Progress(getattr(args, "quiet", False) or args.json),
+                                    **kwargs))
+    if args.json:
+        emit_json(outcome.to_json() | {"interrupts": len(outcome.interrupts)})
+    else:
+        summary = outcome.summary
+        print(f"thread {outcome.thread_id}: {outcome.status}"
+              f" (stage {summary.get('stage', '?')})")
+        trail = summary.get("routing_trail")
+        if kind == "marketing" and trail:
+            print("  route: " + " -> ".join(clean_text(str(step), 40) for step in trail))
+            if summary.get("finish_reason"):
+                print(f"  finished: {clean_text(str(summary['finish_reason']), 200)}")
+        if outcome.status == "interrupted" and kind == "cmo":
+            print(f"  awaiting approval: review with `cmo` or answer with "
+                  f"`cmo approve {outcome.thread_id} --all`")
+    return 0 if outcome.status in ("interrupted", "done") else 1
+
+
+@operator_errors
+def cmd_run(args) -> int:
+    from graphs.launch import new_thread_id
+
+    cfg, _ = load(args)
+    if args.icp_json:
+        try:
+            overrides = json.loads(args.icp_json)
+            if not isinstance(overrides, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            raise CliError(f"--icp-json must be a JSON object ({exc})", EXIT_CONFIG) from None
+        cfg = apply_icp_overrides(cfg, overrides)
+    thread_id = args.thread or new_thread_id(args.graph)
+    return _run(args, args.graph, thread_id, cfg, goal=args.goal, created_by=getpass.getuser())
+
+
+def apply_icp_overrides(cfg: "Config", overrides: dict) -> "Config":
+    """A copy of cfg with ICP keys replaced, validated like the file (ConfigError names the key)."""
+    import yaml
+
+    from graphs.config import parse_config
+
+    icp = {**cfg.icp.model_dump(), **overrides}
+    checked = parse_config(yaml.safe_dump({"icp": icp}), "--icp-json")
+    return cfg.model_copy(update={"icp": checked.icp})
+
+
+@operator_errors
+def cmd_resume(args) -> int:
+    from graphs.registry import get_thread
+
+    cfg, db_path = load(args)
+    row = get_thread(db_path, args.thread)
+    if row is None:
+        raise CliError(f"no thread {args.thread} in {db_path}")
+    thread_id = args.thread
+    if args.checkpoint or args.fork_to:
+        # A fork is a new thread: the original's history stays exactly as it was.
+        from graphs.inspect import latest_checkpoint_id
+        from graphs.maintenance import fork_thread
+
+        checkpoint = args.checkpoint or latest_checkpoint_id(db_path, args.thread)
+        try:
+            thread_id = fork_thread(db_path, args.thread, checkpoint, args.fork_to)
+        except (KeyError, ValueError) as exc:
+            raise CliError(f"cannot fork {args.thread}: {exc}") from None
+        if not args.json:
+            print(f"forked {args.thread} at {checkpoint} into {thread_id}")
+    elif row.graph == "cmo":
+        # An approval that was submitted but whose run died before it checkpointed: answer it
+        # with the stored decision instead of asking again.
+        answer = _submitted_answer(db_path, thread_id)
+        if answer is not None:
+            return _run(args, row.graph, thread_id, resume=answer)
+    return _run(args, row.graph, thread_id)
+
+
+def _submitted_answer(db_path: Path, thread_id: str) -> Any:
+    from graphs import review as rv
+    from graphs.inspect import thread_state
+
+    state = thread_state(db_path, thread_id)
+    if state is None or not state.interrupts:
+        return None
+    submission = rv.get_submission(db_path, thread_id, state.interrupts[0]["id"])
+    return submission.answer if submission is not None else None
+
+
+@operator_errors
+def cmd_approve(args) -> int:
+    from graphs.cmo.approval import validate_answer
+    from graphs.inspect import thread_state
+
+    cfg, db_path = load(args)
+    state = thread_state(db_path, args.thread)
+    if state is None:
+        raise CliError(f"no thread {args.thread} in {db_path}")
+    if not state.interrupts:
+        raise CliError(f"thread {args.thread} is not waiting for approval")
+    requests = state.interrupts[0]["value"]
+    answer = _approval_answer(args, requests)
+    errors = validate_answer(requests, answer)
+    if errors:
+        raise CliError("answer refused, the thread stays at its approval step:\n  "
+                       + "\n  ".join(errors[:20])
+                       + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""))
+    _claim(db_path, args.thread, state.interrupts[0]["id"], args.by or _operator(), answer)
+    return _run(args, "cmo", args.thread, resume=answer)
+
+
+def _operator() -> str:
+    try:
+        return os.environ.get("CMO_OPERATOR") or getpass.getuser()
+    except Exception:
+        return "operator"
+
+
+def _claim(db_path: Path, thread_id: str, interrupt_id: str, by: str, answer: Any) -> None:
+    """Exactly one answer per approval: the first claim wins; the same claimant (the console's
+    child process carrying the console's claim) may go on, anyone else is told who decided."""
+    from graphs import review as rv
+
+    existing = rv.get_submission(db_path, thread_id, interrupt_id)
+    if existing is None:
+        try:
+            rv.claim_submission(db_path, thread_id, interrupt_id, by, answer)
+            return
+        except rv.AlreadySubmitted as exc:
+            raise CliError(str(exc)) from None
+    if existing.answer != answer or existing.submitted_by != by:
+        raise CliError(str(rv.AlreadySubmitted(existing)))
+
+
+def _ids(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _approval_answer(args, requests: list[dict]) -> Any:
+    if args.answer_file:
+        try:
+            raw = sys.stdin.read() if args.answer_file == "-" else Path(args.answer_file).read_text()
+            return json.loads(raw)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read the answer: {exc}") from None
+    drafts = {}
+    for request in requests:
+        draft = request.get("action_request", {}).get("args", {})
+        drafts[draft.get("draft_id")] = request
+    if args.all:
+        return {draft_id: ("accept" if request.get("config", {}).get("allow_accept") else "ignore")
+                for draft_id, request in drafts.items()}
+    approve, reject = _ids(args.approve), _ids(args.reject)
+    unknown = [i for i in approve + reject if i not in drafts]
+    if unknown:
+        raise CliError(f"unknown draft ids: {', '.join(unknown[:10])}")
+    answer = {i: "accept" for i in approve} | {i: "ignore" for i in reject}
+    undecided = [i for i in drafts if i not in answer]
+    if undecided and not args.reject_rest:
+        raise CliError(f"{len(undecided)} drafts have no decision; name them with --reject or "
+                       "add --reject-rest")
+    return answer | {i: "ignore" for i in undecided}
