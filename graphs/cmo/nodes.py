@@ -176,7 +176,8 @@ async def approve(state: RunState, runtime: Runtime[CmoContext]) -> dict:
     step = Step("approval", runtime)
     if not requests:
         return step.finish("approve_drafts", "No drafts to approve")
-    step.progress(0, len(requests), what="drafts awaiting review")
+    # All drafts are ready: the bar reads "ready for review", not "0% done".
+    step.progress(len(requests), len(requests), what="drafts ready for review")
     payload = requests
     while True:  # a refused answer is never applied: ask again, with the reasons
         answer = interrupt(payload)
