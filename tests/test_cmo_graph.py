@@ -290,6 +290,28 @@ async def test_live_mode_reaches_each_vendor_exactly_once(tmp_path, fake_time):
         assert set(sandbox.linear_issues) == expected_ids
 
 
+async def test_a_second_run_never_emails_the_same_person_the_same_sequence(tmp_path, fake_time):
+    sandbox = Sandbox(seed=7)
+    with serve(sandbox) as base_url:
+        cfg = make_config(tmp_path, live=True, base_url=base_url)
+        first = await run(cfg, "cmo-live-a", env=LIVE_ENV, goal="g")
+        answer, approved = decide(first.interrupts[0]["value"], approve=4)
+        assert (await run(cfg, "cmo-live-a", env=LIVE_ENV, resume=answer)).status == "done"
+        sent_once = sorted(lead["email"] for lead in sandbox.instantly_leads)
+        assert len(sent_once) == 4
+        # Another run over the same people and sequence: the same approvals are skipped, and say so.
+        second = await run(cfg, "cmo-live-b", env=LIVE_ENV, goal="g again")
+        answer_b, approved_b = decide(second.interrupts[0]["value"], approve=6)
+        assert set(approved) <= set(approved_b)
+        assert (await run(cfg, "cmo-live-b", env=LIVE_ENV, resume=answer_b)).status == "done"
+        emails = [lead["email"] for lead in sandbox.instantly_leads]
+        assert len(emails) == len(set(emails)) == 6, "each person once, across both runs"
+        state = await values_of(cfg, "cmo-live-b")
+        assert state["reports"]["instantly"]["sent"] == 2
+        notes = [e for e in state["errors"] if e["tool"] == "execute.already_sent"]
+        assert len(notes) == 1 and sorted(notes[0]["payload"]["draft_ids"]) == sorted(approved)
+
+
 async def test_vendor_failures_are_recorded_and_the_run_goes_on(tmp_path, fake_time):
     sandbox = Sandbox(seed=7)
     sandbox.faults.append(Fault("/api/v2/leads/add", status=400,

@@ -27,7 +27,7 @@ from langgraph.runtime import Runtime
 
 from graphs.clients.http import VendorError
 from graphs.cmo.common import CmoContext, Step, thread_id_of
-from graphs.cmo.ledger import DAILY_CAP, AsyncLedger, Claim, Ledger
+from graphs.cmo.ledger import DAILY_CAP, SENT_ELSEWHERE, AsyncLedger, Claim, Ledger
 from graphs.cmo.state import RunState, is_approved, migrate_state, run_config
 from graphs.text import one_line
 
@@ -224,6 +224,7 @@ async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
 
         claims = await ledger.claim_many(thread_id, sender, items, cap)
         capped = [claim.draft_id for claim in claims if claim.outcome == "capped"]
+        elsewhere = [claim.draft_id for claim in claims if claim.outcome == "elsewhere"]
         if live:
             await _send_instantly(ctx, ledger, thread_id, claims, records, step)
             reached = [d for d in approved if d["draft_id"] in
@@ -244,6 +245,10 @@ async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
             await ledger.mark_many(thread_id, "outbox", [c.draft_id for c in claims if c.must_send], "sent")
             paths, total = await project_outbox()
         sent_after = len(await ledger.rows(thread_id, sender, statuses=("sent",)))
+    if elsewhere:
+        step.error("execute.already_sent", {"draft_ids": elsewhere},
+                   f"{len(elsewhere)} approved drafts skipped: {SENT_ELSEWHERE} "
+                   "(same person, same sequence)")
     if capped:
         step.error("execute.daily_cap", {"draft_ids": capped, "per_inbox_daily": cap},
                    f"{len(capped)} approved drafts skipped: {DAILY_CAP} of {cap} reached")

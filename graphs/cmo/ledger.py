@@ -38,6 +38,10 @@ from graphs import db as dbmod
 
 CAPPED_SERVICES = ("instantly", "outbox")
 DAILY_CAP = "daily cap"
+# A draft id is derived from (sequence, prospect): the same email to the same person. Real email
+# goes out once per person and sequence across every run on the file, not once per thread.
+ONCE_ACROSS_THREADS = ("instantly",)
+SENT_ELSEWHERE = "already sent by another run"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS send_ledger (
@@ -69,7 +73,7 @@ def _locked(method):
 @dataclass(frozen=True)
 class Claim:
     draft_id: str
-    outcome: str  # new | resend | already | capped
+    outcome: str  # new | resend | already | capped | elsewhere
 
     @property
     def must_send(self) -> bool:
@@ -130,6 +134,22 @@ class Ledger:
                         (now, thread_id, draft_id, service))
                     claims.append(Claim(draft_id, "resend"))
                     continue
+                if service in ONCE_ACROSS_THREADS:
+                    other = self.conn.execute(
+                        "SELECT thread_id FROM send_ledger WHERE draft_id=? AND service=? "
+                        "AND thread_id != ? AND status IN ('sent', 'pending') "
+                        "AND day NOT LIKE 'copied:%' LIMIT 1",
+                        (draft_id, service, thread_id)).fetchone()
+                    if other is not None:
+                        self.conn.execute(
+                            "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, "
+                            "day, detail, created_at, updated_at) VALUES (?, ?, ?, 'skipped', ?, ?, "
+                            "?, ?, ?) ON CONFLICT (thread_id, draft_id, service) DO UPDATE SET "
+                            "status='skipped', detail=excluded.detail, updated_at=excluded.updated_at",
+                            (thread_id, draft_id, service, email, day,
+                             f"{SENT_ELSEWHERE} ({other['thread_id']})", now, now))
+                        claims.append(Claim(draft_id, "elsewhere"))
+                        continue
                 over = capped and used >= daily_cap
                 self.conn.execute(
                     "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, day, "
