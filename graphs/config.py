@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -15,9 +14,6 @@ from graphs.config_errors import ConfigError, ConfigIssue  # noqa: F401  (re-exp
 from graphs.db import DEFAULT_DB
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
-
-PositiveInt = Field(gt=0)
-NonNegInt = Field(ge=0)
 
 
 class _Section(BaseModel):

@@ -15,7 +15,6 @@ import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from graphs import db as dbmod
 from graphs.checkpoint import _MARKER, BLOB_TYPE

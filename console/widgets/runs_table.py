@@ -7,7 +7,7 @@ get `update_cell` for the cells that differ (each repaints its own cell only); o
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Iterable
 
 from rich.text import Text
