@@ -145,7 +145,7 @@ def timed(fn: Callable[[], Any], repeat: int = 5) -> tuple[list[float], Any]:
 def scaled_config(db_path: str | Path, *, repos: int = SCALE_REPOS, people: int = SCALE_PEOPLE,
                   **sections: Any):
     """A sandbox Config that can reach `repos` repositories and `people` people."""
-    from graphs.config import Config
+    from graphs.core.config import Config
 
     base = Path(db_path).parent
     data = {"github": {"mode": "sandbox"}, "storage": {"db": str(db_path)}, "icp": WIDE_ICP,
@@ -184,7 +184,7 @@ async def scaled_run(db_path: str | Path, thread_id: str, *, repos: int = SCALE_
                      people: int = SCALE_PEOPLE, latency_ms: int = 0, on_event=None,
                      full: bool = False, cfg=None):
     """One sandbox CMO run at scale: to the approval interrupt, or (full) approved and executed."""
-    from graphs.runner import run_graph
+    from graphs.core.runner import run_graph
 
     cfg = cfg or scaled_config(db_path, repos=repos, people=people)
     sandbox = scaled_sandbox(repos, people, latency_ms)

@@ -49,7 +49,7 @@ def run() -> list[Result]:
                          f"{startup:.2f} s"))
     note(imports_on_first_paint())
     if value >= TARGET:
-        note("cause: imports on the first-paint path: textual + widgets ~0.2 s, graphs.config "
+        note("cause: imports on the first-paint path: textual + widgets ~0.2 s, graphs.core.config "
              "(pydantic models + yaml) ~0.1 s, python start ~0.1 s; langgraph is not imported. "
              "On a quiet machine the first frame lands at ~0.4 s; under load it doubles.")
         note("next step (console/cli_commands.py open_console, graphs/config.py): paint the home "

@@ -39,8 +39,8 @@ def extend_thread(db_path: Path, source_thread: str, new_thread: str, count: int
     """Write `count` checkpoints for `new_thread`, cycling through the source thread's rows."""
     from langgraph.checkpoint.base.id import uuid6
 
-    from graphs.checkpoint import make_serializer
-    from graphs.db import connect
+    from graphs.storage.checkpoint import make_serializer
+    from graphs.storage.db import connect
 
     serde = make_serializer(db_path)
     conn = connect(db_path)
@@ -87,7 +87,7 @@ def copy_thread(conn: sqlite3.Connection, source: str, targets: list[str]) -> No
 
 def registry_rows(conn: sqlite3.Connection, thread_ids: list[str], template: str) -> None:
     """One registry row per thread, statuses mixed, counts copied from the real run."""
-    from graphs import registry
+    from graphs.storage import registry
 
     registry.ensure(conn)
     counts, progress = conn.execute("SELECT counts, progress FROM runs WHERE thread_id = ?",
@@ -110,7 +110,7 @@ def registry_rows(conn: sqlite3.Connection, thread_ids: list[str], template: str
 
 def many_threads(db_path: Path, threads: int = 1000, per_thread: int = 100) -> dict:
     """`threads` threads x `per_thread` checkpoints plus registry rows; returns sizes."""
-    from graphs.db import connect
+    from graphs.storage.db import connect
 
     started = time.perf_counter()
     real_run(db_path)
@@ -134,7 +134,7 @@ def many_threads(db_path: Path, threads: int = 1000, per_thread: int = 100) -> d
 
 def long_thread(db_path: Path, checkpoints: int = 10_000, thread_id: str = "cmo-long") -> dict:
     """One thread with `checkpoints` checkpoints (a real run's rows, cycled)."""
-    from graphs.db import connect
+    from graphs.storage.db import connect
 
     started = time.perf_counter()
     real_run(db_path)

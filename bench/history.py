@@ -12,7 +12,7 @@ TARGET = 0.050
 
 
 def run() -> list[Result]:
-    from graphs.inspect import history_page
+    from graphs.storage.inspect import history_page
 
     base = workdir("history")
     db_path = base / "history.sqlite"

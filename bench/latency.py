@@ -24,9 +24,9 @@ STREAM_TARGET = 0.250
 
 
 def writer(db_path: str, thread_id: str, count: int, prefix: str) -> None:
-    from graphs.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_sync_saver
     from graphs.cmo.graph import build_graph
-    from graphs.registry import RunRecorder
+    from graphs.storage.registry import RunRecorder
 
     rng = random.Random(1)
     recorder = RunRecorder(db_path, thread_id, "cmo")

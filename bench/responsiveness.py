@@ -26,9 +26,9 @@ KEYS = {"1": "repos", "2": "candidates", "3": "leads", "4": "to_send", "5": "err
 
 
 def stream(db_path: str, thread_id: str, seconds: float) -> None:
-    from graphs.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_sync_saver
     from graphs.cmo.graph import build_graph
-    from graphs.registry import RunRecorder
+    from graphs.storage.registry import RunRecorder
 
     recorder = RunRecorder(db_path, thread_id, "cmo")
     recorder.update(status="running")

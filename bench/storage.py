@@ -19,8 +19,8 @@ _TABLE_BYTES = {
 
 
 def run() -> list[Result]:
-    from graphs.db import connect, table_exists
-    from graphs.inspect import thread_state
+    from graphs.storage.db import connect, table_exists
+    from graphs.storage.inspect import thread_state
 
     base = workdir("storage")
     db_path = base / "storage.sqlite"

@@ -55,7 +55,7 @@ async def home_screen(db_path, rows: int) -> tuple[float, float]:
 
 
 def run() -> list[Result]:
-    from graphs.registry import list_threads
+    from graphs.storage.registry import list_threads
 
     base = workdir("threads")
     db_path = base / "threads.sqlite"
@@ -74,7 +74,7 @@ def run() -> list[Result]:
                            f"{startup * 1000:.0f} ms; list_threads() in-process "
                            f"{median(in_process) * 1000:.1f} ms"))]
     if cli >= TARGET:
-        note("cause: imports before any work (console.cli_commands -> graphs.config -> pydantic, "
+        note("cause: imports before any work (console.cli_commands -> graphs.core.config -> pydantic, "
              "yaml, asyncio: ~0.3 s on top of ~0.1 s python start), then ThreadRow.to_json "
              "(dataclasses.asdict deep-copies every dict: ~35 ms for 1,000 rows) and "
              "SELECT DISTINCT thread_id over all checkpoints (5-27 ms).")

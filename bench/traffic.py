@@ -22,7 +22,7 @@ def rate(terminal: Terminal, seconds: float) -> float:
 
 
 def wait_for_thread(db_path, thread_id: str, timeout: float = 30.0) -> bool:
-    from graphs.registry import get_thread
+    from graphs.storage.registry import get_thread
 
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -1,6 +1,6 @@
 """The cmo console: an operator's view of every run in one SQLite file.
 
-The app never runs a graph on its own event loop. Runs are child processes (graphs.launch) that
+The app never runs a graph on its own event loop. Runs are child processes (graphs.core.launch) that
 outlive the console; every screen follows them through the database from thread workers. This
 module stays light on purpose (no langgraph import) so the first paint is fast.
 """
@@ -22,11 +22,11 @@ from console.commands import ActionsProvider, bound_actions
 from console.screens.home import HomeScreen
 from console.messages import LaunchFailed, LaunchResult, RunLaunched
 from console.textsafe import plain
-from graphs import clock as clockmod
-from graphs.config_errors import ConfigError
+from graphs.core import clock as clockmod
+from graphs.core.config_errors import ConfigError
 
 if TYPE_CHECKING:
-    from graphs.config import Config
+    from graphs.core.config import Config
 
 Clock = Callable[[], datetime]
 
@@ -76,7 +76,7 @@ class CmoApp(App):
     @property
     def config(self) -> "Config":
         if self._config is None:
-            from graphs.config import load_config
+            from graphs.core.config import load_config
 
             self._config = load_config(self.config_path)
         return self._config
@@ -146,7 +146,7 @@ class CmoApp(App):
     @work(thread=True, group="launch", exit_on_error=False)
     def resume_thread(self, thread_id: str, graph: str) -> None:
         """Start a child process that resumes a crashed/stopped thread, then open its dashboard."""
-        from graphs.launch import spawn_resume
+        from graphs.core.launch import spawn_resume
 
         try:
             launched = spawn_resume(thread_id, config_path=self.config_path, db_path=self.db_path)
@@ -190,7 +190,7 @@ class CmoApp(App):
     def reload_config(self) -> bool:
         """Re-read the config file (after the editor saved it); keep the old one if it is invalid.
         The database path does not change while the console runs."""
-        from graphs.config import load_config
+        from graphs.core.config import load_config
 
         try:
             self.config = load_config(self.config_path)
@@ -204,12 +204,12 @@ def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.Pat
              *, poll_interval: float = 0.5, clock: Clock | None = None,
              operator: str | None = None, validate_later: bool = False) -> CmoApp:
     """Build the console for a config file (None: ./config.yaml or the defaults) and a database
-    (None: the config's storage.db). Raises graphs.config.ConfigError for an invalid config.
+    (None: the config's storage.db). Raises graphs.core.config.ConfigError for an invalid config.
     `validate_later` (with a db_path) validates the config after the first frame instead."""
     if validate_later and db_path:
         config = None
     else:
-        from graphs.config import load_config
+        from graphs.core.config import load_config
 
         config = load_config(config_path)
     db = Path(db_path) if db_path else Path(config.storage.db)

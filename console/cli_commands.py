@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from console.cli import EXIT_CONFIG, EXIT_DATABASE, EXIT_REFUSED, CliError
-from graphs.config_errors import ConfigError
+from graphs.core.config_errors import ConfigError
 
 if TYPE_CHECKING:
-    from graphs.config import Config
-from graphs.db import DatabaseError
-from graphs.text import clean_text
+    from graphs.core.config import Config
+from graphs.storage.db import DatabaseError
+from graphs.core.text import clean_text
 
 
 def operator_errors(fn: Callable) -> Callable:
@@ -22,7 +22,7 @@ def operator_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from graphs.registry import RunRefused, ThreadBusy
+        from graphs.storage.registry import RunRefused, ThreadBusy
 
         try:
             return fn(*args, **kwargs)
@@ -44,7 +44,7 @@ def reading_db(args) -> Path:
 
 
 def load(args) -> tuple["Config", Path]:
-    from graphs.config import load_config
+    from graphs.core.config import load_config
 
     cfg = load_config(getattr(args, "config", None))
     db_path = Path(getattr(args, "db", None) or cfg.storage.db)
@@ -91,7 +91,7 @@ def _peek_db(args) -> Path | None:
     path = getattr(args, "config", None)
     if path is None:
         if not Path("config.yaml").exists():
-            from graphs.db import DEFAULT_DB
+            from graphs.storage.db import DEFAULT_DB
 
             return Path(DEFAULT_DB)
         path = "config.yaml"
@@ -104,7 +104,7 @@ def _peek_db(args) -> Path | None:
         if not isinstance(storage, dict):
             return None
         if "db" not in storage:
-            from graphs.db import DEFAULT_DB
+            from graphs.storage.db import DEFAULT_DB
 
             return Path(DEFAULT_DB)
         return Path(storage["db"]) if isinstance(storage["db"], str) and storage["db"] else None
@@ -117,7 +117,7 @@ def _peek_db(args) -> Path | None:
 
 @operator_errors
 def cmd_threads(args) -> int:
-    from graphs.registry import list_threads
+    from graphs.storage.registry import list_threads
 
     db_path = reading_db(args)
     rows = list_threads(db_path)
@@ -140,7 +140,7 @@ def cmd_threads(args) -> int:
 
 @operator_errors
 def cmd_history(args) -> int:
-    from graphs.inspect import history_page
+    from graphs.storage.inspect import history_page
 
     db_path = reading_db(args)
     page = history_page(db_path, args.thread, limit=args.limit, before=args.before)
@@ -160,7 +160,7 @@ def cmd_history(args) -> int:
 
 @operator_errors
 def cmd_show(args) -> int:
-    from graphs.inspect import thread_state
+    from graphs.storage.inspect import thread_state
 
     db_path = reading_db(args)
     state = thread_state(db_path, args.thread, args.checkpoint)
@@ -184,7 +184,7 @@ def cmd_show(args) -> int:
 
 @operator_errors
 def cmd_config(args) -> int:
-    from graphs.config import load_config
+    from graphs.core.config import load_config
 
     path = args.path or getattr(args, "config", None) or "config.yaml"
     try:
@@ -209,7 +209,7 @@ def cmd_config(args) -> int:
 
 @operator_errors
 def cmd_prune(args) -> int:
-    from graphs.maintenance import prune
+    from graphs.storage.maintenance import prune
 
     _, db_path = load(args)
     if args.keep < 1:
@@ -225,7 +225,7 @@ def cmd_prune(args) -> int:
 
 @operator_errors
 def cmd_delete(args) -> int:
-    from graphs.maintenance import delete_thread
+    from graphs.storage.maintenance import delete_thread
 
     _, db_path = load(args)
     if not delete_thread(db_path, args.thread):

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from console.cli import EXIT_CONFIG, CliError
 from console.cli_commands import emit_json, load, operator_errors
-from graphs.text import clean_text
+from graphs.core.text import clean_text
 
 if TYPE_CHECKING:
-    from graphs.config import Config
+    from graphs.core.config import Config
 
 
 class Progress:
@@ -60,7 +60,7 @@ class Progress:
 
 
 def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs: Any) -> int:
-    from graphs.runner import run_graph
+    from graphs.core.runner import run_graph
 
     loaded, db_path = load(args)
     cfg = cfg or loaded
@@ -92,7 +92,7 @@ def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs:
 
 @operator_errors
 def cmd_run(args) -> int:
-    from graphs.launch import new_thread_id
+    from graphs.core.launch import new_thread_id
 
     cfg, _ = load(args)
     if args.icp_json:
@@ -111,7 +111,7 @@ def apply_icp_overrides(cfg: "Config", overrides: dict) -> "Config":
     """A copy of cfg with ICP keys replaced, validated like the file (ConfigError names the key)."""
     import yaml
 
-    from graphs.config import parse_config
+    from graphs.core.config import parse_config
 
     icp = {**cfg.icp.model_dump(), **overrides}
     checked = parse_config(yaml.safe_dump({"icp": icp}), "--icp-json")
@@ -120,7 +120,7 @@ def apply_icp_overrides(cfg: "Config", overrides: dict) -> "Config":
 
 @operator_errors
 def cmd_resume(args) -> int:
-    from graphs.registry import get_thread
+    from graphs.storage.registry import get_thread
 
     cfg, db_path = load(args)
     row = get_thread(db_path, args.thread)
@@ -129,8 +129,8 @@ def cmd_resume(args) -> int:
     thread_id = args.thread
     if args.checkpoint or args.fork_to:
         # A fork is a new thread: the original's history stays exactly as it was.
-        from graphs.inspect import latest_checkpoint_id
-        from graphs.maintenance import fork_thread
+        from graphs.storage.inspect import latest_checkpoint_id
+        from graphs.storage.maintenance import fork_thread
 
         checkpoint = args.checkpoint or latest_checkpoint_id(db_path, args.thread)
         try:
@@ -149,8 +149,8 @@ def cmd_resume(args) -> int:
 
 
 def _submitted_answer(db_path: Path, thread_id: str) -> Any:
-    from graphs import review as rv
-    from graphs.inspect import thread_state
+    from graphs.approval import review as rv
+    from graphs.storage.inspect import thread_state
 
     state = thread_state(db_path, thread_id)
     if state is None or not state.interrupts:
@@ -162,7 +162,7 @@ def _submitted_answer(db_path: Path, thread_id: str) -> Any:
 @operator_errors
 def cmd_approve(args) -> int:
     from graphs.cmo.approval import validate_answer
-    from graphs.inspect import thread_state
+    from graphs.storage.inspect import thread_state
 
     cfg, db_path = load(args)
     state = thread_state(db_path, args.thread)
@@ -191,7 +191,7 @@ def _operator() -> str:
 def _claim(db_path: Path, thread_id: str, interrupt_id: str, by: str, answer: Any) -> None:
     """Exactly one answer per approval: the first claim wins; the same claimant (the console's
     child process carrying the console's claim) may go on, anyone else is told who decided."""
-    from graphs import review as rv
+    from graphs.approval import review as rv
 
     existing = rv.get_submission(db_path, thread_id, interrupt_id)
     if existing is None:

@@ -1,6 +1,6 @@
 """Untrusted strings (goals, names, bios, error texts) as renderables that are data, never markup.
 
-Every value first goes through `graphs.text.clean_text` (terminal escapes and control characters
+Every value first goes through `graphs.core.text.clean_text` (terminal escapes and control characters
 removed), then into `rich.text.Text` / textual `Content`, which never parse markup: a goal of
 "[/x]" or "[@click=app.quit]" shows those characters and does nothing else.
 """
@@ -12,7 +12,7 @@ from typing import Any
 from rich.text import Text
 from textual.content import Content
 
-from graphs.text import clean_text, one_line
+from graphs.core.text import clean_text, one_line
 
 
 def safe_text(value: Any, *, style: str = "", max_len: int | None = None) -> Text:

@@ -12,7 +12,7 @@ from typing import Callable
 import httpx
 import pytest
 
-from graphs import clock
+from graphs.core import clock
 from graphs.clients.http import HttpService, make_http_client
 from graphs.sandbox.handler import Sandbox
 from graphs.sandbox.server import serve

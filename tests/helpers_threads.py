@@ -1,6 +1,6 @@
 """Real CMO threads on temp SQLite files for the checkpoint, maintenance and config-editor tests.
 
-Runs go through graphs.runner.run_graph (sandbox GitHub, offline template LLM, dry-run outbox),
+Runs go through graphs.core.runner.run_graph (sandbox GitHub, offline template LLM, dry-run outbox),
 so registry rows, checkpoints, writes, blobs and the send ledger are exactly what `cmo` writes.
 """
 
@@ -10,9 +10,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from graphs.config import Config
-from graphs.inspect import history_page, thread_state
-from graphs.runner import run_graph
+from graphs.core.config import Config
+from graphs.storage.inspect import history_page, thread_state
+from graphs.core.runner import run_graph
 
 
 def make_config(tmp_path: Path, **sections) -> Config:
@@ -62,9 +62,9 @@ def table_count(db_path, table: str, thread_id: str) -> int:
 
 def grow_thread(db_path, thread_id: str, count: int) -> None:
     """Append `count` real checkpoints (update_state with a changing goal) to a thread."""
-    from graphs.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_sync_saver
     from graphs.cmo.graph import build_graph
-    from graphs.maintenance import producing_node
+    from graphs.storage.maintenance import producing_node
 
     node = producing_node(db_path, thread_id)
     with open_sync_saver(db_path) as saver:

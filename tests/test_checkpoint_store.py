@@ -9,8 +9,8 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from graphs.checkpoint import DedupSerializer, BlobStore, collect_garbage, open_saver, open_sync_saver
-from graphs.inspect import history_page, latest_checkpoint_id
+from graphs.storage.checkpoint import DedupSerializer, BlobStore, collect_garbage, open_saver, open_sync_saver
+from graphs.storage.inspect import history_page, latest_checkpoint_id
 
 
 @dataclass
@@ -120,7 +120,7 @@ def test_garbage_collection_keeps_referenced_blobs(tmp_path):
 
 
 async def test_shared_read_cache_reuses_unchanged_values(tmp_path):
-    from graphs.checkpoint import DecodedCache
+    from graphs.storage.checkpoint import DecodedCache
 
     db = tmp_path / "db.sqlite"
     config = {"configurable": {"thread_id": "t"}}

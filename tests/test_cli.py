@@ -162,8 +162,8 @@ def _all_answer(capsys, thread):
 
 
 def test_second_approval_is_refused_with_who_decided(workdir, capsys):
-    from graphs import review as rv
-    from graphs.inspect import thread_state
+    from graphs.approval import review as rv
+    from graphs.storage.inspect import thread_state
 
     thread = start_thread(capsys)
     answer = _all_answer(capsys, thread)
@@ -182,8 +182,8 @@ def test_second_approval_is_refused_with_who_decided(workdir, capsys):
 
 
 def test_resume_answers_a_submitted_but_unfinished_approval(workdir, capsys):
-    from graphs import review as rv
-    from graphs.inspect import thread_state
+    from graphs.approval import review as rv
+    from graphs.storage.inspect import thread_state
 
     thread = start_thread(capsys)
     answer = _all_answer(capsys, thread)

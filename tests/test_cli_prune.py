@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from console.cli import main
-from graphs.inspect import checkpoint_count
+from graphs.storage.inspect import checkpoint_count
 
 try:
     from tests.helpers_threads import grow_thread, make_config, run_to_approval

@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from graphs.cmo.graph import build_graph, initial_input, make_context, summarize_state
 from graphs.cmo.ledger import Ledger
-from graphs.config import Config
+from graphs.core.config import Config
 from graphs.sandbox.handler import Fault, Sandbox
 from graphs.sandbox.server import serve
 

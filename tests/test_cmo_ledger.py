@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from graphs import clock
+from graphs.core import clock
 from graphs.cmo.ledger import DAILY_CAP, Ledger
 
 

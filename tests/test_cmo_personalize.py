@@ -11,7 +11,7 @@ from graphs.clients.llm import ChatResult
 from graphs.cmo.common import CmoContext, Step
 from graphs.cmo.graph import make_context
 from graphs.cmo.personalize import write_drafts
-from graphs.config import Config
+from graphs.core.config import Config
 from graphs.sandbox.handler import Sandbox
 
 LEADS = [

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from graphs import clock
+from graphs.core import clock
 from graphs.cmo import state as st
 from graphs.clients.http import VendorError
 
@@ -102,7 +102,7 @@ def test_update_runtime_config_merges_and_logs(fixed_clock):
 
 
 def test_default_config_matches_seed_and_config_file():
-    from graphs.config import Config
+    from graphs.core.config import Config
 
     assert st.DEFAULT_CONFIG["max_steps"] == 40 and st.DEFAULT_CONFIG["max_people"] == 3000
     runtime = Config().runtime_settings()

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from graphs.config import ConfigError
-from graphs.config_file import (ConfigConflict, backup_path, changed_on_disk, config_diff,
+from graphs.core.config import ConfigError
+from graphs.core.config_file import (ConfigConflict, backup_path, changed_on_disk, config_diff,
                                 default_config_text, read_config_text, save_config_text, stamp_of)
 
 ORIGINAL = "limits:\n  max_repos: 100\nicp:\n  stars_range: \"10..500\"\n"

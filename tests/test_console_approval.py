@@ -23,11 +23,11 @@ from console.screens import approval as approval_module
 from console.screens.approval import ApprovalScreen
 from console.screens.confirm import ConfirmScreen
 from console.screens.draft_editor import DraftEditor
-from graphs import review as rv
+from graphs.approval import review as rv
 from graphs.cmo.approval import validate_answer
 from graphs.cmo.ledger import Ledger
-from graphs.config import Config
-from graphs.inspect import thread_state
+from graphs.core.config import Config
+from graphs.storage.inspect import thread_state
 from test_review import LEADS, make_drafts, waiting_thread
 
 THREAD = "cmo-review-1"

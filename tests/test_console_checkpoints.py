@@ -15,10 +15,10 @@ from textual.widgets import DataTable, Static
 from console.messages import RunLaunched
 from console.screens.checkpoints import PAGE_SIZE, CheckpointBrowser
 from console.widgets.state_tree import CHUNK, StateTree
-from graphs.inspect import checkpoint_count, history_page, thread_state
-from graphs.launch import LaunchedRun
-from graphs.registry import get_thread, list_threads
-from graphs.runner import run_graph
+from graphs.storage.inspect import checkpoint_count, history_page, thread_state
+from graphs.core.launch import LaunchedRun
+from graphs.storage.registry import get_thread, list_threads
+from graphs.core.runner import run_graph
 
 try:
     from tests.helpers_threads import (approve_all_answer, checkpoint_at, grow_thread,
@@ -77,7 +77,7 @@ def child_runs(monkeypatch):
                       "status": outcome.status})
         return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(db_path).parent / "log")
 
-    monkeypatch.setattr("graphs.launch.spawn_resume", fake_spawn_resume)
+    monkeypatch.setattr("graphs.core.launch.spawn_resume", fake_spawn_resume)
     return calls
 
 
@@ -161,7 +161,7 @@ async def test_tree_expands_lazily_and_diff_shows_the_change(cfg):
 
 
 async def test_search_reveals_the_match_in_the_tree_and_hostile_text_stays_literal(cfg):
-    from graphs.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_sync_saver
     from graphs.cmo.graph import build_graph
 
     hostile = "[@click=app.quit]evil[/] \x1b[31mred"
@@ -187,7 +187,7 @@ async def test_search_reveals_the_match_in_the_tree_and_hostile_text_stays_liter
 
 
 async def test_resume_a_stopped_thread_after_confirmation(cfg, child_runs):
-    from graphs.registry import RunRecorder
+    from graphs.storage.registry import RunRecorder
 
     recorder = RunRecorder(cfg.storage.db, THREAD, "cmo")
     recorder.update(status="stopped")

@@ -12,11 +12,11 @@ from textual.app import App
 from textual.widgets import Static, TextArea
 
 from console.screens.config_editor import ConfigEditor, ConfigSaved, RunPicker
-from graphs.config import load_config
-from graphs.config_file import backup_path
-from graphs.inspect import thread_state
-from graphs.launch import LaunchedRun
-from graphs.registry import get_thread
+from graphs.core.config import load_config
+from graphs.core.config_file import backup_path
+from graphs.storage.inspect import thread_state
+from graphs.core.launch import LaunchedRun
+from graphs.storage.registry import get_thread
 
 try:
     from tests.helpers_threads import make_config, run_to_approval
@@ -171,7 +171,7 @@ async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupt
         spawned.append(thread_id)
         return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(db_path).parent / "log")
 
-    monkeypatch.setattr("graphs.launch.spawn_resume", fake_spawn_resume)
+    monkeypatch.setattr("graphs.core.launch.spawn_resume", fake_spawn_resume)
     db = interrupted.storage.db
     app = HostApp(config_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -205,7 +205,7 @@ async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupt
 
 async def test_a_preselected_run_skips_the_picker_and_unchanged_settings_ask_nothing(
         config_path, interrupted, monkeypatch):
-    monkeypatch.setattr("graphs.launch.spawn_resume", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr("graphs.core.launch.spawn_resume", lambda *a, **k: (_ for _ in ()).throw(
         AssertionError("nothing to resume")))
     app = HostApp(config_path, thread_id=THREAD)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -22,8 +22,8 @@ from console.screens.cmo_dashboard import CmoDashboard
 from console.screens.marketing_dashboard import MarketingDashboard
 from console.widgets.history_log import HistoryLog, format_history
 from console.widgets.keyed_table import Column, KeyedTable
-from graphs.inspect import ThreadState
-from graphs.registry import ThreadRow
+from graphs.storage.inspect import ThreadState
+from graphs.storage.registry import ThreadRow
 
 # Strings that are markup, actions or terminal escapes if anything interprets them.
 HOSTILE = [
@@ -449,9 +449,9 @@ async def test_marketing_dashboard_transcript_trail_and_follow_up_goal(tmp_path,
         spawned.append((kind, goal, kwargs))
         return None
 
-    import graphs.launch
+    import graphs.core.launch
 
-    monkeypatch.setattr(graphs.launch, "spawn_run", fake_spawn)
+    monkeypatch.setattr(graphs.core.launch, "spawn_run", fake_spawn)
     db_path = tmp_path / "runs.db"
     app = dashboard_app(db_path, lambda: MarketingDashboard("mkt-t1"))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -488,7 +488,7 @@ def sandbox_runs(tmp_path_factory):
     made by the CLI in child processes, in one database. Tests that write copy it first."""
     import subprocess
 
-    from graphs.registry import list_threads
+    from graphs.storage.registry import list_threads
 
     work_dir = tmp_path_factory.mktemp("sandbox_runs")
     db_path = work_dir / "runs.db"
@@ -514,10 +514,10 @@ def copy_database(source: Path, target: Path) -> Path:
 
 
 async def test_cmo_dashboard_on_a_real_run_waiting_for_approval(sandbox_runs, tmp_path):
-    from graphs.inspect import thread_state
-    from graphs.registry import get_thread
+    from graphs.storage.inspect import thread_state
+    from graphs.storage.registry import get_thread
     from graphs.sandbox.data import HOSTILE_STRINGS
-    from graphs.text import one_line
+    from graphs.core.text import one_line
 
     db_path, threads = sandbox_runs
     thread_id = threads["cmo"]
@@ -568,9 +568,9 @@ HOSTILE_RECORDS = {
 
 async def test_hostile_records_in_every_table_render_as_text(sandbox_runs, tmp_path):
     """Adds hostile records to the real run through LangGraph (a real checkpoint, update_state)."""
-    from graphs.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_sync_saver
     from graphs.cmo.graph import build_graph
-    from graphs.inspect import thread_state
+    from graphs.storage.inspect import thread_state
 
     db_path = copy_database(sandbox_runs[0], tmp_path / "hostile.db")
     thread_id = sandbox_runs[1]["cmo"]
@@ -612,7 +612,7 @@ async def test_hostile_records_in_every_table_render_as_text(sandbox_runs, tmp_p
 
 
 async def test_marketing_dashboard_on_a_real_run(sandbox_runs):
-    from graphs.inspect import thread_state
+    from graphs.storage.inspect import thread_state
 
     db_path, threads = sandbox_runs
     thread_id = threads["marketing"]

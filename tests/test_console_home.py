@@ -26,8 +26,8 @@ from console.commands import bound_actions
 from console.screens.help import HelpScreen
 from console.screens.home import HomeScreen
 from console.widgets.runs_table import RunsTable
-from graphs import db as dbmod
-from graphs import registry
+from graphs.storage import db as dbmod
+from graphs.storage import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXED_NOW = datetime(2026, 1, 15, 12, 5, 0, tzinfo=timezone.utc)
@@ -194,7 +194,7 @@ async def test_hostile_text_is_shown_literally_and_triggers_nothing(tmp_path):
 
 WRITER = textwrap.dedent("""\
     import sys
-    from graphs.registry import RunRecorder
+    from graphs.storage.registry import RunRecorder
     recorder = RunRecorder(sys.argv[1], sys.argv[2], "cmo")
     recorder.start(goal="written by another process", sandbox=True, offline=True)
     recorder.update(stage="discover")
@@ -239,8 +239,8 @@ async def test_another_process_appears_updates_then_shows_crashed_and_offers_res
         text = screen_text(app)
         assert "crashed: press r to resume" in text and "r Resume" in text
 
-        # r resumes through graphs.launch (a child process), then opens the thread's dashboard.
-        import graphs.launch as launch
+        # r resumes through graphs.core.launch (a child process), then opens the thread's dashboard.
+        import graphs.core.launch as launch
 
         resumed = []
 

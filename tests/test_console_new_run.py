@@ -7,8 +7,8 @@ import pytest
 from textual.widgets import Input, Select, Static
 
 from console.screens.new_run import NewRunScreen, check_form
-from graphs import registry
-from graphs.config import IcpConfig
+from graphs.storage import registry
+from graphs.core.config import IcpConfig
 from test_console_home import home_app, polled, screen_text, wait_for
 
 
@@ -42,7 +42,7 @@ def test_check_form_builds_the_request_with_icp_only_when_changed():
 
 
 async def test_invalid_input_shows_errors_at_the_fields_and_starts_nothing(tmp_path, monkeypatch):
-    import graphs.launch as launch
+    import graphs.core.launch as launch
 
     monkeypatch.setattr(launch, "spawn_run", lambda *a, **k: pytest.fail("must not spawn"))
     app = home_app(tmp_path, tmp_path / "runs.sqlite")

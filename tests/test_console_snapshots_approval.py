@@ -19,7 +19,7 @@ import textual
 from rich.console import Console
 from textual.widgets import Input, TextArea
 
-from graphs import clock
+from graphs.core import clock
 from test_console_approval import HostApp, db, interrupt_id, opened, template_db  # noqa: F401 (fixtures)
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -19,8 +19,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from console.screens import run_follow
 from console.screens.cmo_dashboard import CmoDashboard
 from console.screens.marketing_dashboard import MarketingDashboard
-from graphs.inspect import ThreadState
-from graphs.registry import ThreadRow
+from graphs.storage.inspect import ThreadState
+from graphs.storage.registry import ThreadRow
 from test_console_dashboards import HOSTILE, dashboard_app, fixed_tz, screen_text, settle  # noqa: F401 (fixture)
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -1,8 +1,8 @@
 """Text snapshots of the checkpoint browser, the config editor and the help screen at 80x24 and
 120x40, each reached through the real console (CmoApp) the way an operator gets there.
 
-The browser shows a real sandbox CMO thread (run through graphs.runner to its approval step with
-graphs.clock fixed) whose goal is hostile: markup, a click action and a CSI escape, which must
+The browser shows a real sandbox CMO thread (run through graphs.core.runner to its approval step with
+graphs.core.clock fixed) whose goal is hostile: markup, a click action and a CSI escape, which must
 show literally and without the escape. The editor shows the bundled config.yaml, and once after
 ctrl+s refused a bad edit. Help is `?` over the home screen.
 
@@ -29,8 +29,8 @@ from console.app import make_app
 from console.screens.checkpoints import CheckpointBrowser
 from console.screens.config_editor import ConfigEditor
 from console.screens.help import HelpScreen
-from graphs import clock
-from graphs.inspect import history_page
+from graphs.core import clock
+from graphs.storage.inspect import history_page
 from helpers_threads import make_config, run
 from test_console_checkpoints import settle as settled_browser
 from test_console_dashboards import fixed_tz  # noqa: F401 (fixture)

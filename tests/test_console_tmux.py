@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from graphs import registry
+from graphs.storage import registry
 from test_console_home import ROOT, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")

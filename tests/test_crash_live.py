@@ -28,12 +28,12 @@ import httpx
 import pytest
 import yaml
 
-from graphs import review as rv
+from graphs.approval import review as rv
 from graphs.cmo.execute import linear_issue_id
 from graphs.cmo.ledger import Ledger
-from graphs.config import load_config
-from graphs.inspect import thread_state
-from graphs.runner import run_graph
+from graphs.core.config import load_config
+from graphs.storage.inspect import thread_state
+from graphs.core.runner import run_graph
 from graphs.sandbox.handler import Sandbox
 from graphs.sandbox.server import serve
 

@@ -5,7 +5,7 @@ import asyncio
 import httpx
 import pytest
 
-from graphs import clock
+from graphs.core import clock
 from graphs.clients.http import RateLimiter, VendorError
 from graphs.sandbox.handler import Fault
 from graphs.sandbox.server import serve

@@ -8,9 +8,9 @@ import json
 import httpx
 import pytest
 
-from graphs import clock
+from graphs.core import clock
 from graphs.clients.llm import (ChatModel, LLMError, OpenAIChat, TemplateChat, make_chat_model)
-from graphs.config import Config
+from graphs.core.config import Config
 
 SECRET = "sk-test-0123456789abcdef"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from graphs.cmo.ledger import Ledger
-from graphs.inspect import checkpoint_count, history_page, latest_checkpoint_id, thread_state
-from graphs.maintenance import apply_runtime_config, delete_thread, fork_thread, prune
-from graphs.registry import RunRecorder, ThreadBusy, get_thread, list_threads
-from graphs.runner import RunRefused
+from graphs.storage.inspect import checkpoint_count, history_page, latest_checkpoint_id, thread_state
+from graphs.storage.maintenance import apply_runtime_config, delete_thread, fork_thread, prune
+from graphs.storage.registry import RunRecorder, ThreadBusy, get_thread, list_threads
+from graphs.core.runner import RunRefused
 
 try:
     from tests.helpers_threads import (approve_all_answer, checkpoint_at, grow_thread,

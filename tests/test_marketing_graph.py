@@ -7,9 +7,9 @@ import json
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from graphs.checkpoint import open_saver
+from graphs.storage.checkpoint import open_saver
 from graphs.clients.llm import TemplateChat
-from graphs.config import Config
+from graphs.core.config import Config
 from graphs.marketing_team.context import fit_prompt, prompt_tokens
 from graphs.marketing_team.graph import (build_graph, initial_input, make_context,
                                          summarize_state)

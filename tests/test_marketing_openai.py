@@ -9,10 +9,10 @@ import threading
 import httpx
 import pytest
 
-from graphs import clock
-from graphs.checkpoint import open_saver
+from graphs.core import clock
+from graphs.storage.checkpoint import open_saver
 from graphs.clients.llm import OpenAIChat
-from graphs.config import Config
+from graphs.core.config import Config
 from graphs.marketing_team.graph import build_graph, initial_input, make_context, summarize_state
 from graphs.marketing_team.offline import marketing_responder
 from graphs.marketing_team.state import WORKERS

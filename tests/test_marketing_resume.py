@@ -10,17 +10,17 @@ import subprocess
 import sys
 import textwrap
 
-from graphs.checkpoint import open_saver
-from graphs.config import Config
+from graphs.storage.checkpoint import open_saver
+from graphs.core.config import Config
 from graphs.marketing_team.graph import build_graph, make_context
 from graphs.marketing_team.state import WORKERS
 from graphs.marketing_team.store import SqliteCampaignStore
 
 CHILD = textwrap.dedent("""
     import asyncio, sys
-    from graphs.checkpoint import open_saver
+    from graphs.storage.checkpoint import open_saver
     from graphs.clients.llm import TemplateChat
-    from graphs.config import Config
+    from graphs.core.config import Config
     from graphs.marketing_team.graph import build_graph, initial_input, make_context
     from graphs.marketing_team.offline import marketing_responder
 

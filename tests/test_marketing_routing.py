@@ -11,7 +11,7 @@ from langgraph.graph import END
 from langgraph.runtime import Runtime
 
 from graphs.clients.llm import ChatResult, LLMError
-from graphs.config import Config
+from graphs.core.config import Config
 from graphs.marketing_team.graph import MarketingContext, route_from_supervisor
 from graphs.marketing_team.nodes import parse_route, supervisor_node
 from graphs.marketing_team.state import FINISH, ROUTES, WORKERS, fallback_route

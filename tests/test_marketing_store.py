@@ -12,8 +12,8 @@ import threading
 import httpx
 import pytest
 
-from graphs.checkpoint import open_saver
-from graphs.config import Config
+from graphs.storage.checkpoint import open_saver
+from graphs.core.config import Config
 from graphs.marketing_team.graph import build_graph, initial_input, make_context
 from graphs.marketing_team.store import (COLLECTIONS, SAMPLE_BRAND, PocketBaseStore,
                                          SqliteCampaignStore, StoreError, approved_email_copy,

@@ -20,10 +20,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from graphs import review as rv
-from graphs.config import Config
-from graphs.inspect import thread_state
-from graphs.runner import run_graph
+from graphs.approval import review as rv
+from graphs.core.config import Config
+from graphs.storage.inspect import thread_state
+from graphs.core.runner import run_graph
 from graphs.sandbox.handler import Sandbox
 from test_review import waiting_thread
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from graphs import registry
-from graphs.registry import RunRecorder, ThreadBusy, get_thread, list_threads
+from graphs.storage import registry
+from graphs.storage.registry import RunRecorder, ThreadBusy, get_thread, list_threads
 
 
 def test_recorder_row_round_trips(tmp_path):

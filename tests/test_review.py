@@ -1,4 +1,4 @@
-"""graphs.review: saved decisions, undo, filters, the cap, the answer and the one submission."""
+"""graphs.approval.review: saved decisions, undo, filters, the cap, the answer and the one submission."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from graphs import clock
+from graphs.core import clock
 from graphs.cmo.approval import build_requests, parse_answer, validate_answer
 from graphs.cmo.ledger import Ledger
-from graphs import review as rv
+from graphs.approval import review as rv
 
 THREAD, INTERRUPT = "cmo-t", "int-1"
 
@@ -237,10 +237,10 @@ def waiting_thread(db_path, drafts: list[dict], leads: list[dict] | None = None,
     import asyncio
     import concurrent.futures
 
-    from graphs.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_sync_saver
     from graphs.cmo.graph import build_graph, initial_input
-    from graphs.config import Config
-    from graphs.runner import run_graph
+    from graphs.core.config import Config
+    from graphs.core.runner import run_graph
 
     cfg = cfg or Config()
     values = dict(initial_input(cfg, "review test", thread_id))
@@ -259,7 +259,7 @@ def waiting_thread(db_path, drafts: list[dict], leads: list[dict] | None = None,
 
 
 def test_waiting_thread_helper_gives_a_real_interrupt(tmp_path):
-    from graphs.inspect import thread_state
+    from graphs.storage.inspect import thread_state
 
     db = tmp_path / "runs.db"
     thread_id = waiting_thread(db, make_drafts(), LEADS)

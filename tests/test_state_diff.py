@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from graphs.inspect import history_page, thread_state
-from graphs.state_diff import (diff_values, fingerprint, format_path, get_path, search_paths,
+from graphs.storage.inspect import history_page, thread_state
+from graphs.core.state_diff import (diff_values, fingerprint, format_path, get_path, search_paths,
                                set_path, summarize_change)
-from graphs.timeline import _msgpack_size, timeline_page
+from graphs.storage.timeline import _msgpack_size, timeline_page
 
 try:
     from tests.helpers_threads import grow_thread, make_config, run_to_approval

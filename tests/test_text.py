@@ -1,4 +1,4 @@
-from graphs.text import clean_text, one_line, truncate
+from graphs.core.text import clean_text, one_line, truncate
 from graphs.sandbox.data import HOSTILE_STRINGS
 
 

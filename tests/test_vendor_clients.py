@@ -7,10 +7,10 @@ import httpx
 import pytest
 
 from graphs.clients.http import VendorError
-from graphs.config import Config
+from graphs.core.config import Config
 from graphs.sandbox.handler import Fault
 from graphs.sandbox.server import serve
-from graphs.services import build_services
+from graphs.clients.services import build_services
 
 try:
     from tests.helpers_servers import Recorder, fake_time, sandbox  # noqa: F401

@@ -2,14 +2,14 @@
 
 The table lists every draft of the interrupt (recipient, name, company, ICP score, priority,
 subject, decision); the preview shows the selected draft's full text as it would go out. Every
-decision is saved at once through `graphs.review` (per thread and interrupt, in the run
+decision is saved at once through `graphs.approval.review` (per thread and interrupt, in the run
 database), so a restarted console, or another console on the same file, opens the review where
 it stopped. Those writes are single small transactions and run on the UI thread on purpose: the
 screen shows a decision as made only once it is stored. Loading the thread (decoding the
 checkpoint) happens in a thread worker.
 
 Submitting claims the interrupt (`claim_submission`, atomic across processes), then a child
-process resumes the graph (`graphs.launch.spawn_approve`) and the dashboard follows it.
+process resumes the graph (`graphs.core.launch.spawn_approve`) and the dashboard follows it.
 
 The texts it shows (table cells, summary, preview, confirmation) are built in
 `console.screens.approval_view`. Untrusted text (names, companies, subjects, bodies) goes through
@@ -30,9 +30,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
-from graphs import review as rv
-from graphs.launch import spawn_approve
-from graphs.text import clean_text, one_line
+from graphs.approval import review as rv
+from graphs.core.launch import spawn_approve
+from graphs.core.text import clean_text, one_line
 
 from console.screens.approval_view import (COLUMNS, VERBS, Loaded, column_widths, confirm_text,
                                            decision_mark, grouped, load_thread, preview_text,

@@ -14,8 +14,8 @@ from typing import Any
 
 from rich.text import Text
 
-from graphs import review as rv
-from graphs.text import clean_text, one_line
+from graphs.approval import review as rv
+from graphs.core.text import clean_text, one_line
 
 MARKS = {rv.ACCEPT: ("✓ approve", "green"), rv.EDIT: ("✎ edited", "cyan"),
          rv.IGNORE: ("✗ reject", "red"), rv.PENDING: ("· pending", "dim")}
@@ -41,7 +41,7 @@ class Loaded:
 
 def load_thread(db_path: Any, thread_id: str) -> Loaded | str:
     """The pending approval of a thread, or a sentence saying why there is none."""
-    from graphs.inspect import thread_state
+    from graphs.storage.inspect import thread_state
 
     state = thread_state(db_path, thread_id)
     if state is None:

@@ -2,7 +2,7 @@
 
 Each one first asks (a ConfirmScreen saying what will happen), then does its work in a thread
 worker and reports with `ActionDone`; the browser shows the text and reloads, closes or opens
-the launched run's dashboard. Runs start as child processes (graphs.launch).
+the launched run's dashboard. Runs start as child processes (graphs.core.launch).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from textual.message import Message
 from console.messages import LaunchResult
 from console.screens.confirm import ConfirmScreen
 from console.widgets.state_tree import StateTree
-from graphs.state_diff import format_path, get_path, preview, set_path
-from graphs.text import one_line
+from graphs.core.state_diff import format_path, get_path, preview, set_path
+from graphs.core.text import one_line
 
 
 class CheckpointActions:
@@ -114,8 +114,8 @@ class CheckpointActions:
     @work(thread=True, group="cp-action", exit_on_error=False)
     def launch(self, thread_id: str, checkpoint_id: str | None, edit: dict | None) -> None:
         """Resume (checkpoint None) or fork (with an optional edit), then start a child run."""
-        from graphs.launch import spawn_resume
-        from graphs.maintenance import fork_thread
+        from graphs.core.launch import spawn_resume
+        from graphs.storage.maintenance import fork_thread
 
         graph = self.row.graph if self.row is not None else "cmo"
         try:
@@ -143,7 +143,7 @@ class CheckpointActions:
 
     @work(thread=True, group="cp-action", exit_on_error=False)
     def delete(self) -> None:
-        from graphs.maintenance import delete_thread
+        from graphs.storage.maintenance import delete_thread
 
         try:
             found = delete_thread(self.db_path, self.thread_id)
@@ -179,7 +179,7 @@ class CheckpointActions:
 
     @work(thread=True, group="cp-action", exit_on_error=False)
     def prune(self, keep: int) -> None:
-        from graphs.maintenance import prune
+        from graphs.storage.maintenance import prune
 
         try:
             result = prune(self.db_path, keep, self.thread_id)

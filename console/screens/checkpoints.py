@@ -1,10 +1,10 @@
 """Checkpoint browser: one thread's timeline, the state at a checkpoint, its diff, and actions.
 
 The timeline is paged (50 checkpoints a page, summaries from checkpoint rows without decoding
-states: graphs.timeline), so a thread with 10,000 checkpoints opens at once. Moving the cursor
+states: graphs.storage.timeline), so a thread with 10,000 checkpoints opens at once. Moving the cursor
 loads that checkpoint's state (and its parent's, for the diff) in an exclusive thread worker.
 Resume, fork, edit-then-fork, delete and prune (console.screens.checkpoint_actions) each ask
-first and say what will happen; runs start as child processes (graphs.launch) and open on their
+first and say what will happen; runs start as child processes (graphs.core.launch) and open on their
 dashboard through the app's RunLaunched.
 """
 
@@ -24,8 +24,8 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 from console.messages import RunLaunched
 from console.screens.checkpoint_actions import CheckpointActions
 from console.widgets.state_tree import StateTree
-from graphs.state_diff import diff_values, format_path, search_paths
-from graphs.text import one_line
+from graphs.core.state_diff import diff_values, format_path, search_paths
+from graphs.core.text import one_line
 
 PAGE_SIZE = 50
 DIFF_LINES = 400
@@ -128,9 +128,9 @@ class CheckpointBrowser(CheckpointActions, Screen):
 
     @work(thread=True, exclusive=True, group="cp-page", exit_on_error=False)
     def load_page(self, before: str | None) -> None:
-        from graphs.inspect import checkpoint_count
-        from graphs.registry import get_thread
-        from graphs.timeline import timeline_page
+        from graphs.storage.inspect import checkpoint_count
+        from graphs.storage.registry import get_thread
+        from graphs.storage.timeline import timeline_page
 
         try:
             entries = timeline_page(self.db_path, self.thread_id, limit=PAGE_SIZE, before=before)
@@ -193,7 +193,7 @@ class CheckpointBrowser(CheckpointActions, Screen):
 
     @work(thread=True, exclusive=True, group="cp-state", exit_on_error=False)
     def load_state(self, checkpoint_id: str) -> None:
-        from graphs.inspect import thread_state
+        from graphs.storage.inspect import thread_state
 
         graph = self.row.graph if self.row is not None else None
         try:

@@ -26,7 +26,7 @@ from console.widgets.keyed_table import Column, KeyedTable
 from console.widgets.quiet_update import update_if_changed
 from console.widgets.pipeline import PipelineView, StagePipeline, stage_index, STAGES
 from console.widgets.rate_sparkline import RateSparkline
-from graphs.text import one_line
+from graphs.core.text import one_line
 
 APPROVAL_MODULE = "console.screens.approval"
 

@@ -1,10 +1,10 @@
 """Config editor: config.yaml in a text editor, saved only when valid, never over someone's edit.
 
 ctrl+s validates (problems are listed with line and key path; the file is not touched), shows the
-diff, and on yes writes atomically with a `.bak` of the previous file (graphs.config_file). A
+diff, and on yes writes atomically with a `.bak` of the previous file (graphs.core.config_file). A
 thread worker checks the file on disk every second; when someone else changed it, the editor
 says so and offers reload or keep (a save never overwrites it silently). ctrl+t writes the saved
-runtime settings into an interrupted or stopped run (graphs.maintenance.apply_runtime_config).
+runtime settings into an interrupted or stopped run (graphs.storage.maintenance.apply_runtime_config).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from textual.widgets.option_list import Option
 
 from console.messages import LaunchResult, RunLaunched
 from console.screens.confirm import ConfirmScreen
-from graphs.config import Config, ConfigError, DEFAULT_CONFIG_PATH, parse_config
-from graphs.config_file import (ConfigConflict, FileStamp, changed_on_disk, config_diff,
+from graphs.core.config import Config, ConfigError, DEFAULT_CONFIG_PATH, parse_config
+from graphs.core.config_file import (ConfigConflict, FileStamp, changed_on_disk, config_diff,
                                 read_config_text, save_config_text)
-from graphs.text import one_line
+from graphs.core.text import one_line
 
 DISK_CHECK_SECONDS = 1.0
 
@@ -286,7 +286,7 @@ class ConfigEditor(Screen):
 
     @work(thread=True, exclusive=True, group="ce-apply", exit_on_error=False)
     def pick_run(self) -> None:
-        from graphs.registry import list_threads
+        from graphs.storage.registry import list_threads
 
         rows = [row for row in list_threads(self.app.db_path) if row.graph == "cmo"
                 and row.status in ("interrupted", "stopped", "crashed", "error")]
@@ -304,8 +304,8 @@ class ConfigEditor(Screen):
 
     @work(thread=True, exclusive=True, group="ce-apply", exit_on_error=False)
     def preview_apply(self, thread_id: str) -> None:
-        from graphs.inspect import thread_state
-        from graphs.maintenance import runtime_changes
+        from graphs.storage.inspect import thread_state
+        from graphs.storage.maintenance import runtime_changes
 
         try:
             cfg = parse_config(self.saved_text, str(self.path))
@@ -336,8 +336,8 @@ class ConfigEditor(Screen):
 
     @work(thread=True, exclusive=True, group="ce-apply", exit_on_error=False)
     def apply(self, thread_id: str) -> None:
-        from graphs.launch import spawn_resume
-        from graphs.maintenance import apply_runtime_config
+        from graphs.core.launch import spawn_resume
+        from graphs.storage.maintenance import apply_runtime_config
 
         try:
             cfg = parse_config(self.saved_text, str(self.path))

@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static, TextArea
 
-from graphs.text import clean_text, one_line
+from graphs.core.text import clean_text, one_line
 
 
 class DraftEditor(ModalScreen[dict | None]):

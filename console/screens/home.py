@@ -159,7 +159,7 @@ class HomeScreen(Screen):
 
     @work(thread=True, exclusive=True, group="home-poll", exit_on_error=False)
     def _poll(self) -> None:
-        from graphs.registry import list_threads
+        from graphs.storage.registry import list_threads
 
         self.app.reap_children()
         try:

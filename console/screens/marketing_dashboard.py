@@ -17,7 +17,7 @@ from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, 
 from console.textsafe import safe_text
 from console.widgets.quiet_update import update_if_changed
 from console.widgets.transcript import Transcript, message_type, speaker
-from graphs.text import one_line
+from graphs.core.text import one_line
 
 TRAIL_MAX_STEPS = 40
 GOAL_MAX_CHARS = 2000
@@ -208,7 +208,7 @@ class MarketingDashboard(RunFollowScreen):
 
     @work(thread=True, group="follow-up", exit_on_error=False)
     def _spawn_follow_up(self, goal: str) -> None:
-        from graphs.launch import spawn_run
+        from graphs.core.launch import spawn_run
 
         try:
             launched = spawn_run("marketing", goal, thread_id=self.thread_id,

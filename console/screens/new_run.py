@@ -1,8 +1,8 @@
 """New run: pick the graph, write the goal, adjust the ICP; the run starts as a child process.
 
 Fields are validated as they change and again on submit (the same rules the config file obeys:
-graphs.config.IcpConfig); every error shows under its own field. A valid submit spawns the run
-(graphs.launch.spawn_run, from a thread worker) and dismisses with a LaunchResult, on which the
+graphs.core.config.IcpConfig); every error shows under its own field. A valid submit spawns the run
+(graphs.core.launch.spawn_run, from a thread worker) and dismisses with a LaunchResult, on which the
 app opens the run's dashboard.
 """
 
@@ -22,8 +22,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from console.messages import LaunchFailed, LaunchResult, RunLaunched
 from console.textsafe import plain, safe_text
-from graphs.config import IcpConfig
-from graphs.text import clean_text
+from graphs.core.config import IcpConfig
+from graphs.core.text import clean_text
 
 GOAL_MAX = 500
 GRAPHS = [("CMO outbound: GitHub → leads → emails", "cmo"), ("Marketing team", "marketing")]
@@ -230,7 +230,7 @@ class NewRunScreen(Screen[LaunchResult | None]):
 
     @work(thread=True, exclusive=True, group="new-run", exit_on_error=False)
     def _launch(self, request: RunRequest) -> None:
-        from graphs.launch import spawn_run
+        from graphs.core.launch import spawn_run
 
         app = self.app
         try:

@@ -26,8 +26,8 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 
-from graphs import clock
-from graphs import registry
+from graphs.core import clock
+from graphs.storage import registry
 
 MIN_INTERVAL = 0.1
 DEFAULT_INTERVAL = 0.25
@@ -190,7 +190,7 @@ class RunFollowScreen(Screen):
         Called every pass: repaint only what changed."""
 
     def show_state(self, state: Any) -> None:
-        """Repaint what comes from the checkpointed state (a graphs.inspect.ThreadState)."""
+        """Repaint what comes from the checkpointed state (a graphs.storage.inspect.ThreadState)."""
 
     def show_problem(self, problem: str | None) -> None:
         """Show or clear a polling problem (database locked, unreadable checkpoint)."""
@@ -203,7 +203,7 @@ def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None,
     row = registry.get_thread(db_path, thread_id)
     if on_row is not None:
         on_row(row)
-    from graphs import inspect as graph_inspect  # loads langgraph: keep it off the first paint
+    from graphs.storage import inspect as graph_inspect  # loads langgraph: keep it off the first paint
 
     state = None
     checkpoint_id = graph_inspect.latest_checkpoint_id(db_path, thread_id)

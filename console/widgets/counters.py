@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from rich.text import Text
 from textual.widget import Widget
 
-from graphs.text import one_line
+from graphs.core.text import one_line
 
 API_SUFFIX = "_api_calls"
 HEADLINE = ("steps", "tokens_used", "tokens", "errors")

@@ -12,7 +12,7 @@ from typing import Iterable, Sequence
 from rich.text import Text
 from textual.widget import Widget
 
-from graphs.text import one_line
+from graphs.core.text import one_line
 
 DEFAULT_HUB = "Supervisor"
 DEFAULT_WORKERS = ("Strategist", "CampaignManager", "Researcher", "ContentCreator")

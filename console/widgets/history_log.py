@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from textual.widgets import Log
 
-from graphs.text import one_line
+from graphs.core.text import one_line
 
 DEFAULT_MAX_LINES = 1000
 LINE_MAX_CHARS = 400

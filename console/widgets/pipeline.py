@@ -14,8 +14,8 @@ from typing import Any, Mapping
 from rich.text import Text
 from textual.widget import Widget
 
-from graphs.clock import parse_time
-from graphs.text import one_line
+from graphs.core.clock import parse_time
+from graphs.core.text import one_line
 
 STAGES = ("discover", "enrich", "personalize", "approve", "execute", "report")
 # The thing each stage counts when its progress event names no unit.

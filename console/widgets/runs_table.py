@@ -16,7 +16,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from console.textsafe import safe_text
-from graphs.clock import parse_time
+from graphs.core.clock import parse_time
 from console.widgets.quiet_update import CellScopedUpdates, FixedWidthRows
 from console.widgets.status_badge import flags_text, status_text
 

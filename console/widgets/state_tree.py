@@ -14,8 +14,8 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from graphs.state_diff import Path, children, format_path, is_container, preview
-from graphs.text import one_line
+from graphs.core.state_diff import Path, children, format_path, is_container, preview
+from graphs.core.text import one_line
 
 CHUNK = 200
 

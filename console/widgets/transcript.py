@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from rich.text import Text
 from textual.widgets import RichLog
 
-from graphs.text import clean_text, one_line
+from graphs.core.text import clean_text, one_line
 
 DEFAULT_MAX_LINES = 2000
 MESSAGE_MAX_CHARS = 4000

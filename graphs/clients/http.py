@@ -1,7 +1,7 @@
 """The HTTP layer every vendor client shares: timeouts, retries, rate-limit waits, budgets, errors.
 
 One `HttpService` per vendor wraps an `httpx.AsyncClient`. Waiting always goes through
-`graphs.clock.sleep`, so tests run the fault paths without really waiting. Secrets live only in the
+`graphs.core.clock.sleep`, so tests run the fault paths without really waiting. Secrets live only in the
 request headers: error messages are built from the vendor's answer, redacted, and never carry them.
 """
 
@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import httpx
 
-from graphs import clock
-from graphs.text import one_line
+from graphs.core import clock
+from graphs.core.text import one_line
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class RateLimiter:
     """At most `per_period` acquisitions in any window of `period_seconds` (a sliding log).
 
     Stricter than a token bucket (which lets up to twice the budget through across a window
-    boundary). Time comes from `graphs.clock`, waiting from `graphs.clock.sleep`; waiters are
+    boundary). Time comes from `graphs.core.clock`, waiting from `graphs.core.clock.sleep`; waiters are
     served in order.
     """
 

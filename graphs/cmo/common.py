@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from graphs.cmo.state import error_entry, history_entry
-from graphs.config import Config
+from graphs.core.config import Config
 
 SERVICES = ("github", "instantly", "attio", "linear")
 
@@ -17,7 +17,7 @@ class CmoContext:
 
     config: Config
     db_path: str
-    services: Any                   # graphs.services.Services
+    services: Any                   # graphs.clients.services.Services
     llm: Any = None                 # graphs.clients.llm.ChatModel | None (only for provider openai)
     env: Mapping[str, str] = field(default_factory=dict)
     # Where vendor clients report rate-limit readings and waits; the runner sets it.

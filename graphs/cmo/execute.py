@@ -29,7 +29,7 @@ from graphs.clients.http import VendorError
 from graphs.cmo.common import CmoContext, Step, thread_id_of
 from graphs.cmo.ledger import DAILY_CAP, SENT_ELSEWHERE, AsyncLedger, Claim, Ledger
 from graphs.cmo.state import RunState, is_approved, migrate_state, run_config
-from graphs.text import one_line
+from graphs.core.text import one_line
 
 LINEAR_NAMESPACE = uuid.UUID("5d0f3b8e-9a7c-4c1e-8f3a-2b6d9e1c4a70")
 ATTIO_CONCURRENCY = 4
@@ -195,7 +195,7 @@ async def _send_linear(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, cla
 
 
 async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
-    from graphs import clock
+    from graphs.core import clock
 
     state = migrate_state(state)
     ctx = runtime.context

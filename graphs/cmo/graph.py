@@ -19,7 +19,7 @@ from graphs.cmo.execute import execute
 from graphs.cmo.nodes import approve, discover, enrich, personalize, report
 from graphs.cmo.state import (STATE_VERSION, JobMetadata, RunState, get_progress_summary,
                               is_approved, migrate_state, run_config)
-from graphs.config import Config
+from graphs.core.config import Config
 
 __all__ = ["CmoContext", "build_graph", "make_context", "initial_input", "summarize_state"]
 
@@ -51,7 +51,7 @@ async def make_context(cfg: Config, db_path: str, env: Mapping[str, str] | None 
                        transport: Any = None) -> CmoContext:
     """Services (sandbox or live per config) and, for `llm.provider: openai`, the chat model."""
     from graphs.clients.llm import make_chat_model
-    from graphs.services import build_services
+    from graphs.clients.services import build_services
 
     env = dict(env if env is not None else os.environ)
     sink: list[CmoContext] = []

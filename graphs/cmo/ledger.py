@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from graphs import clock
-from graphs import db as dbmod
+from graphs.core import clock
+from graphs.storage import db as dbmod
 
 CAPPED_SERVICES = ("instantly", "outbox")
 DAILY_CAP = "daily cap"

@@ -12,7 +12,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from graphs import clock
+from graphs.core import clock
 from graphs.clients.http import VendorError
 from graphs.cmo import approval
 from graphs.cmo.common import CmoContext, Step, thread_id_of

@@ -15,7 +15,7 @@ from typing import Any
 
 from graphs.cmo.common import CmoContext, Step
 from graphs.cmo.drafts import TemplateError, draft_id_for, render_template, template_values
-from graphs.config import PersonalizeConfig
+from graphs.core.config import PersonalizeConfig
 
 LLM_CONCURRENCY = 4
 MAX_SUBJECT = 200

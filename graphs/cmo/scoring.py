@@ -25,7 +25,7 @@ import re
 from datetime import datetime
 from typing import Any, Mapping
 
-from graphs.clock import parse_time
+from graphs.core.clock import parse_time
 
 ROLE_POINTS = {"maintainer": 15, "core": 8, "contributor": 0}
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")

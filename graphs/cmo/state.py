@@ -26,7 +26,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Dict, List, Mapping, TypedDict
 
-from graphs import clock
+from graphs.core import clock
 
 STATE_VERSION = 2  # 1 = the seed's shape (no draft ids, no sendable flags, no per-service counters)
 

@@ -22,7 +22,7 @@ from graphs.marketing_team.store import CampaignStore, make_store
 
 @dataclass
 class MarketingContext:
-    config: Any                 # graphs.config.Config
+    config: Any                 # graphs.core.config.Config
     db_path: str
     model: ChatModel
     store: CampaignStore

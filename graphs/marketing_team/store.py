@@ -16,8 +16,8 @@ from typing import Any, Mapping
 
 import httpx
 
-from graphs import clock
-from graphs import db as dbmod
+from graphs.core import clock
+from graphs.storage import db as dbmod
 from graphs.marketing_team.pocketbase import PocketBaseStore, pocketbase_filter
 from graphs.marketing_team.schema import (APPROVAL_STATUSES, COLLECTIONS, PAGE_LIMIT,  # noqa: F401
                                           CampaignStore, StoreError, fields_of, new_id, schema_of,

@@ -1,7 +1,7 @@
 """Deterministic, realistic GitHub data for the sandbox: repos, people, bots and hostile text.
 
 `SandboxData.generate(seed)` gives the same data for the same seed and the same day (dates are
-relative to `graphs.clock.now()`, so "pushed in the last 90 days" keeps meaning something).
+relative to `graphs.core.clock.now()`, so "pushed in the last 90 days" keeps meaning something).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from graphs import clock
+from graphs.core import clock
 
 # Untrusted text a console must show as data: markup, escape sequences, huge, right-to-left, emoji.
 LONG_BIO = ("I maintain test tooling and write about flaky CI. " * 1100)[:51_200]

@@ -4,7 +4,7 @@ Routing is by path (and, for the shared `/graphql` path, by what the query asks)
 so one handler serves every base_url: embedded through `httpx.MockTransport`, or over real HTTP
 with `graphs.sandbox.server.serve`. What it received is kept for tests to inspect
 (`instantly_leads`, `attio_people`, `linear_issues`, `request_log`), faults can be injected
-(`faults.append(Fault(...))`), and latency is simulated through `graphs.clock.sleep`.
+(`faults.append(Fault(...))`), and latency is simulated through `graphs.core.clock.sleep`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from graphs import clock
+from graphs.core import clock
 from graphs.sandbox import github_api
 from graphs.sandbox.data import SandboxData
 from graphs.sandbox.vendors import VendorState

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from graphs import clock
+from graphs.core import clock
 
 _NAMESPACE = uuid.UUID("6f1c1e4e-5b8a-4a57-9a43-0c3d2f1b7a10")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

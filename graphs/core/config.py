@@ -10,8 +10,8 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from graphs.config_errors import ConfigError, ConfigIssue  # noqa: F401  (re-exported)
-from graphs.db import DEFAULT_DB
+from graphs.core.config_errors import ConfigError, ConfigIssue  # noqa: F401  (re-exported)
+from graphs.storage.db import DEFAULT_DB
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 

@@ -26,8 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from graphs import clock
-from graphs import db as dbmod
+from graphs.core import clock
+from graphs.storage import db as dbmod
 
 ACCEPT, IGNORE, EDIT, PENDING = "accept", "ignore", "edit", "pending"
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from graphs.config import Config, parse_config
+from graphs.core.config import Config, parse_config
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
 """A thread's checkpoint timeline with a one-line "what changed" per checkpoint.
 
-Built for threads with 10,000 checkpoints: a page is one indexed query (graphs.inspect
+Built for threads with 10,000 checkpoints: a page is one indexed query (graphs.storage.inspect
 .history_page) plus one query for the checkpoint rows of the page and their parents. Rows are
 decoded *shallowly*: the de-duplicating serializer keeps large values out of the row as content
 hashes, so a row is small; a large value's size is read from its msgpack header (arrays and maps
 carry their length up front) without decoding the items. Summaries then compare fingerprints
-(graphs.state_diff), so a page of 50 never decodes 50 full states.
+(graphs.core.state_diff), so a page of 50 never decodes 50 full states.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from graphs import db as dbmod
-from graphs.checkpoint import _MARKER, BLOB_TYPE
-from graphs.inspect import CheckpointInfo, history_page
-from graphs.state_diff import Shape, shape_of, summarize_change
+from graphs.storage import db as dbmod
+from graphs.storage.checkpoint import _MARKER, BLOB_TYPE
+from graphs.storage.inspect import CheckpointInfo, history_page
+from graphs.core.state_diff import Shape, shape_of, summarize_change
 
 
 @dataclass

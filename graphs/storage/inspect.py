@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from graphs import db as dbmod
-from graphs.registry import graph_of
+from graphs.storage import db as dbmod
+from graphs.storage.registry import graph_of
 
 
 @dataclass
@@ -58,7 +58,7 @@ _SHARED_VALUES = None
 def _shared_cache():
     global _SHARED_VALUES
     if _SHARED_VALUES is None:
-        from graphs.checkpoint import DecodedCache
+        from graphs.storage.checkpoint import DecodedCache
 
         _SHARED_VALUES = DecodedCache(16)
     return _SHARED_VALUES
@@ -71,7 +71,7 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
     `shared=True` is for read-only pollers: large values unchanged since the last read come
     from a process-wide cache (the same objects), so following a run does not re-decode them.
     """
-    from graphs.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_sync_saver
 
     if not Path(db_path).exists():
         return None

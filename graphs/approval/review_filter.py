@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-from graphs.review_store import ACCEPT, EDIT, IGNORE, PENDING, Review
+from graphs.approval.review_store import ACCEPT, EDIT, IGNORE, PENDING, Review
 
 
 @dataclass(frozen=True)

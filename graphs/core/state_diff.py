@@ -2,7 +2,7 @@
 
 Summaries work on *fingerprints* (`Shape` per top-level key: kind, size, identity token) rather
 than on full values, so the timeline can summarise a page of checkpoints from the checkpoint rows
-alone (large values there are content hashes; see graphs.timeline) without decoding 50 states.
+alone (large values there are content hashes; see graphs.storage.timeline) without decoding 50 states.
 `fingerprint(values)` builds the same shapes from full values, for callers that have them.
 """
 

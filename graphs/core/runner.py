@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from graphs.config import Config
-from graphs.registry import RunRecorder, RunRefused, ThreadBusy  # noqa: F401  (re-exported)
+from graphs.core.config import Config
+from graphs.storage.registry import RunRecorder, RunRefused, ThreadBusy  # noqa: F401  (re-exported)
 
 GRAPH_MODULES = {"cmo": "graphs.cmo.graph", "marketing": "graphs.marketing_team.graph"}
 PROGRESS_INTERVAL = 0.25  # seconds between registry writes of streamed progress
@@ -61,7 +61,7 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
     """
     from langgraph.types import Command
 
-    from graphs.checkpoint import open_saver
+    from graphs.storage.checkpoint import open_saver
 
     module = graph_module(kind)
     db_path = str(db_path or cfg.storage.db)

@@ -1,11 +1,11 @@
 """The operator's review of an approval interrupt: what may be decided, deciding it, the answer.
 
-This is the module the console, the CLI and the tests use (`from graphs import review as rv`).
+This is the module the console, the CLI and the tests use (`from graphs.approval import review as rv`).
 The pieces live in two neighbours and are re-exported here:
 
-* `graphs.review_store` - the decisions and the one submission, saved in the run database
+* `graphs.approval.review_store` - the decisions and the one submission, saved in the run database
   (one `BEGIN IMMEDIATE` transaction per operator action; see its docstring for the tables).
-* `graphs.review_filter` - the drafts flattened into rows, and the filter language over them.
+* `graphs.approval.review_filter` - the drafts flattened into rows, and the filter language over them.
 
 What stays here are the rules: sendability and today's cap (`plan`, `decide`), bulk decisions
 by filter, and the Agent Inbox answer that resumes the graph (`build_answer`, `submit_problems`).
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from graphs.cmo.approval import ACTION
-from graphs.review_filter import (DraftFilter, DraftRow, FilterError, draft_rows, effective_text,
+from graphs.approval.review_filter import (DraftFilter, DraftRow, FilterError, draft_rows, effective_text,
                                   parse_filter)
-from graphs.review_store import (ACCEPT, EDIT, IGNORE, PENDING, SCHEMA, AlreadySubmitted, Change,
+from graphs.approval.review_store import (ACCEPT, EDIT, IGNORE, PENDING, SCHEMA, AlreadySubmitted, Change,
                                  Decision, Review, Submission, WriteTransaction, append_changes,
                                  claim_submission, connect, get_submission, load_review,
                                  open_review, read_review, record_decision, record_decisions,

@@ -15,9 +15,9 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from graphs import db as dbmod
-from graphs import registry
-from graphs.runner import RunRefused
+from graphs.storage import db as dbmod
+from graphs.storage import registry
+from graphs.core.runner import RunRefused
 
 REVIEW_TABLES = ("approval_reviews", "approval_submissions")
 RESUMABLE = ("interrupted", "stopped", "crashed", "error")
@@ -39,7 +39,7 @@ def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
 
 
 def _collect_garbage(conn: sqlite3.Connection, db_path: str | Path) -> int:
-    from graphs.checkpoint import collect_garbage, make_serializer
+    from graphs.storage.checkpoint import collect_garbage, make_serializer
 
     serde = make_serializer(db_path)
     try:
@@ -162,7 +162,7 @@ def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
     `edit` (top-level state keys) is applied with update_state, as `as_node` (default: the node
     that produced the fork point).
     """
-    from graphs.launch import new_thread_id as make_thread_id
+    from graphs.core.launch import new_thread_id as make_thread_id
 
     source = registry.get_thread(db_path, source_thread)
     if source is None:
@@ -264,7 +264,7 @@ def producing_node(db_path: str | Path, thread_id: str, *, scan: int = 200) -> s
     name (LangGraph files their writes under an internal task), so look past them to the newest
     checkpoint a node really wrote. None when no single node is found (LangGraph then infers).
     """
-    from graphs.inspect import history_page
+    from graphs.storage.inspect import history_page
 
     for info in history_page(db_path, thread_id, limit=scan):
         if info.source == "loop" and info.node:
@@ -277,8 +277,8 @@ def _update_state(db_path: str | Path, thread_id: str, graph: str, update: dict,
                   as_node: str | None, *, check_channels: bool) -> None:
     from langgraph.channels.last_value import LastValue
 
-    from graphs.checkpoint import open_sync_saver
-    from graphs.runner import graph_module
+    from graphs.storage.checkpoint import open_sync_saver
+    from graphs.core.runner import graph_module
 
     with open_sync_saver(db_path) as saver:
         compiled = graph_module(graph).build_graph().compile(checkpointer=saver)
@@ -301,8 +301,8 @@ def _update_state(db_path: str | Path, thread_id: str, graph: str, update: dict,
 
 def _refresh_registry(db_path: str | Path, thread_id: str, graph: str, **fields: Any) -> None:
     """Stage and counts of a thread's newest state into its registry row (plus `fields`)."""
-    from graphs.inspect import thread_state
-    from graphs.runner import graph_module
+    from graphs.storage.inspect import thread_state
+    from graphs.core.runner import graph_module
 
     state = thread_state(db_path, thread_id, graph=graph)
     summary = graph_module(graph).summarize_state(state.values if state else {})
@@ -339,7 +339,7 @@ def apply_runtime_config(db_path: str | Path, thread_id: str, cfg: Any) -> dict[
     so the caller should resume it to bring the approval back.
     """
     from graphs.cmo.state import update_runtime_config
-    from graphs.inspect import thread_state
+    from graphs.storage.inspect import thread_state
 
     row = _refuse_if_running(db_path, thread_id)
     if row is None:

@@ -18,7 +18,7 @@ from typing import Any, AsyncIterator, Iterator
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from graphs import db as dbmod
+from graphs.storage import db as dbmod
 
 BLOB_MIN_BYTES = 4096
 BLOB_TYPE = "cmo_blob"

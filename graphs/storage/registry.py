@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from graphs import db as dbmod
+from graphs.storage import db as dbmod
 
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0

@@ -13,7 +13,7 @@ from graphs.clients.github import GitHubClient
 from graphs.clients.http import EventFn, HttpService, make_http_client
 from graphs.clients.instantly import InstantlyClient
 from graphs.clients.linear import LinearClient
-from graphs.config import Config
+from graphs.core.config import Config
 from graphs.sandbox.handler import Sandbox
 
 # The sandbox accepts any credential; these stand in when the environment has none, so the
