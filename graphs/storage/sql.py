@@ -298,3 +298,19 @@ def write_payloads_of_type(conn: sqlite3.Connection, type_: str) -> Iterator[byt
         return
     for (payload,) in conn.execute("SELECT value FROM writes WHERE type = ?", (type_,)):
         yield bytes(payload)
+
+
+# -- measurement ------------------------------------------------------------------------------
+
+
+def payload_bytes(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    """{table: (rows, bytes of serialized values)} for checkpoints and writes (storage benches)."""
+    found = {}
+    if has_checkpoints(conn):
+        found["checkpoints"] = conn.execute(
+            "SELECT count(*), coalesce(sum(length(checkpoint) + length(metadata)), 0) "
+            "FROM checkpoints").fetchone()
+    if has_writes(conn):
+        found["writes"] = conn.execute(
+            "SELECT count(*), coalesce(sum(length(value)), 0) FROM writes").fetchone()
+    return found
