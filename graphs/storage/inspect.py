@@ -82,7 +82,9 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
                                                     "checkpoint_id": wanted}})
             if tup is None:
                 return None
-            finished = replay.finished_nodes(sql.write_tasks(conn, thread_id, [wanted]).get(wanted, ()))
+            # Like get_state: only a "live" read (no checkpoint named) drops tasks already done.
+            finished = () if checkpoint_id else replay.finished_nodes(
+                sql.write_tasks(conn, thread_id, [wanted]).get(wanted, ()))
             state = ThreadState(
                 thread_id=thread_id,
                 values=replay.read_values(saver, tup),

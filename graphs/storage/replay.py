@@ -15,8 +15,10 @@ including graphs cmo does not know. The rules (LangGraph 1.x, StateGraph / Prege
 - next: a node is due when its trigger channel (`branch:to:<node>`, or `__start__` for the
   input) holds a value whose version is newer than the node's `versions_seen` for it, plus the
   target of every pending `Send` in `__pregel_tasks`; minus nodes whose task already stored its
-  result at this checkpoint (writes other than `__interrupt__`/`__error__`/`__resume__`).
-  This is LangGraph's own `_triggers` rule evaluated on the stored versions.
+  result at this checkpoint (writes other than `__interrupt__`/`__error__`/`__resume__`) when
+  the read is "live" (the newest checkpoint, no id named), as `get_state` does. This is
+  LangGraph's own `_triggers` rule evaluated on the stored versions. (A live get_state also
+  folds such finished tasks' writes into `values`; this reader shows the stored values.)
 - interrupts: the `__interrupt__` pending writes of the checkpoint.
 """
 
