@@ -70,14 +70,20 @@ def head_status(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str) ->
     return ("stopped" if due or pending_sends else "done"), due
 
 
-def observed_fields(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str | None,
-                    metadata_raw: Any) -> dict[str, Any]:
-    """ThreadRow fields for a thread with no registry row."""
+def _stamp(checkpoint_id: str | None) -> str:
+    """A UUIDv6 checkpoint id's time in the registry's format (seconds, Z), else ""."""
     from graphs.storage.inspect import uuid6_time
 
+    stamp = (uuid6_time(checkpoint_id) or "") if checkpoint_id else ""
+    return stamp[:19] + "Z" if stamp else ""
+
+
+def observed_fields(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str | None,
+                    metadata_raw: Any, first_id: str | None = None) -> dict[str, Any]:
+    """ThreadRow fields for a thread with no registry row (stage: the nodes due next)."""
     metadata = metadata_dict(metadata_raw)
     status, due = head_status(conn, thread_id, checkpoint_id) if checkpoint_id else ("stopped", ())
-    stamp = (uuid6_time(checkpoint_id) or "") if checkpoint_id else ""
     return {"thread_id": thread_id, "graph": graph_from_metadata(metadata), "status": status,
-            "stage": ",".join(due), "updated_at": stamp[:19] + "Z" if stamp else "",
+            "stage": ",".join(due), "started_at": _stamp(first_id or checkpoint_id),
+            "updated_at": _stamp(checkpoint_id),
             "step": metadata.get("step") if isinstance(metadata.get("step"), int) else None}

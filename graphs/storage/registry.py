@@ -163,11 +163,11 @@ def list_threads(db_path: str | Path) -> list[ThreadRow]:
             for values in conn.execute(f"SELECT {_COLUMNS} FROM runs"):
                 row = _row(values, now)
                 rows[row.thread_id] = row
-        for thread_id, checkpoint_id, metadata in sql.thread_heads(conn):
+        for thread_id, checkpoint_id, metadata, first_id in sql.thread_heads(conn):
             known = rows.get(thread_id)
             if known is None:
                 rows[thread_id] = ThreadRow(**observed.observed_fields(
-                    conn, thread_id, checkpoint_id, metadata))
+                    conn, thread_id, checkpoint_id, metadata, first_id))
             else:
                 _fill_from_metadata(known, metadata)
     except sqlite3.DatabaseError as exc:
@@ -202,8 +202,24 @@ def get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
                 _fill_from_metadata(row, head[1])
             return row
         if head is not None:
-            return ThreadRow(**observed.observed_fields(conn, thread_id, head[0], head[1]))
+            return ThreadRow(**observed.observed_fields(conn, thread_id, *head))
         return None
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+
+
+def recorded_graph(db_path: str | Path, thread_id: str) -> str | None:
+    """The graph a cmo run recorded in its registry row (None without a row)."""
+    if not Path(db_path).exists():
+        return None
+    conn = dbmod.connect(db_path, readonly=True)
+    try:
+        if not dbmod.table_exists(conn, "runs"):
+            return None
+        row = conn.execute("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return row[0] if row and row[0] else None
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
