@@ -1,7 +1,7 @@
 """Generated databases for the thread-list and history benchmarks.
 
-Rows are copied from a real sandbox run (checkpoints, writes and blobs written by the project's
-DedupSerializer through the SQLite saver), re-identified with fresh time-ordered UUIDv6 ids and
+Rows are copied from a real sandbox run (checkpoints and writes in the stock LangGraph format,
+written through the SQLite saver), re-identified with fresh time-ordered UUIDv6 ids and
 re-serialised so each checkpoint's own id matches its row. Copying keeps generation to seconds
 where writing 100,000 checkpoints through the saver one by one would take minutes.
 """
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import operator
 import sqlite3
 import time
 from pathlib import Path
+from typing import Annotated, TypedDict
 
 from bench.common import scaled_run
 
@@ -24,30 +26,54 @@ def real_run(db_path: Path, thread_id: str = "cmo-template") -> None:
     asyncio.run(scaled_run(db_path, thread_id, repos=50, people=300, full=True))
 
 
-def _source_rows(conn: sqlite3.Connection, thread_id: str):
-    checkpoints = conn.execute(
-        "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints "
-        "WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id", (thread_id,)).fetchall()
-    writes: dict[str, list[tuple]] = {}
-    for row in conn.execute("SELECT checkpoint_id, task_id, task_path, idx, channel, type, value "
-                            "FROM writes WHERE thread_id = ? AND checkpoint_ns = ''", (thread_id,)):
-        writes.setdefault(row[0], []).append(row[1:])
-    return checkpoints, writes
+TRIM_ITEMS = 5
+
+
+def _trimmed(checkpoint: dict) -> dict:
+    """The checkpoint with every value cut short (lists to TRIM_ITEMS items). In the stock format each row
+    holds the full state (~280 KB at 50 repos x 300 people), so 100,000 copied rows would be
+    ~28 GB; the list and history benchmarks read ids and metadata, not these values."""
+    values = {key: _trim(value) for key, value in checkpoint["channel_values"].items()}
+    return {**checkpoint, "channel_values": values}
+
+
+def _trim(value):
+    if isinstance(value, list):
+        return [_trim(item) for item in value[:TRIM_ITEMS]]
+    if isinstance(value, dict):
+        return {key: _trim(item) for key, item in list(value.items())[:TRIM_ITEMS * 2]}
+    if isinstance(value, str):
+        return value[:200]
+    if type(value).__name__ == "Interrupt":  # the approval request list lives inside
+        from langgraph.types import Interrupt
+
+        return Interrupt(value=_trim(value.value), id=value.id)
+    return value
+
+
+def _trimmed_write(serde, type_: str, value: bytes) -> tuple[str, bytes]:
+    decoded = serde.loads_typed((type_, bytes(value)))
+    if isinstance(decoded, (list, dict, str)):
+        return serde.dumps_typed(_trim(decoded))
+    return type_, value
 
 
 def extend_thread(db_path: Path, source_thread: str, new_thread: str, count: int) -> None:
     """Write `count` checkpoints for `new_thread`, cycling through the source thread's rows."""
     from langgraph.checkpoint.base.id import uuid6
 
+    from graphs.storage import sql
     from graphs.storage.checkpoint import make_serializer
     from graphs.storage.db import connect
 
     serde = make_serializer(db_path)
     conn = connect(db_path)
     try:
-        checkpoints, writes = _source_rows(conn, source_thread)
-        decoded = [(serde.loads_typed((type_, bytes(blob))), json.loads(meta))
+        checkpoints, writes = sql.thread_rows(conn, source_thread)
+        decoded = [(_trimmed(serde.loads_typed((type_, bytes(blob)))), json.loads(meta))
                    for _, _, type_, blob, meta in checkpoints]
+        writes = {cid: [(t, p, i, ch, *_trimmed_write(serde, wt, v)) for t, p, i, ch, wt, v in rows]
+                  for cid, rows in writes.items()}
         parent = None
         new_rows, new_writes = [], []
         for step in range(count):
@@ -63,26 +89,18 @@ def extend_thread(db_path: Path, source_thread: str, new_thread: str, count: int
                                    wtype, value))
             parent = checkpoint_id
         with conn:
-            conn.executemany("INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
-                             "parent_checkpoint_id, type, checkpoint, metadata) "
-                             "VALUES (?, '', ?, ?, ?, ?, ?)", new_rows)
-            conn.executemany("INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, "
-                             "task_path, idx, channel, type, value) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?)",
-                             new_writes)
+            sql.insert_rows(conn, new_rows, new_writes)
     finally:
         conn.close()
-        serde.blobs.close()
+        serde.close()
 
 
 def copy_thread(conn: sqlite3.Connection, source: str, targets: list[str]) -> None:
+    from graphs.storage import sql
+
     with conn:
         for target in targets:
-            conn.execute("INSERT INTO checkpoints SELECT ?, checkpoint_ns, checkpoint_id, "
-                         "parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints "
-                         "WHERE thread_id = ?", (target, source))
-            conn.execute("INSERT INTO writes SELECT ?, checkpoint_ns, checkpoint_id, task_id, "
-                         "task_path, idx, channel, type, value FROM writes WHERE thread_id = ?",
-                         (target, source))
+            sql.copy_thread_rows(conn, source, target)
 
 
 def registry_rows(conn: sqlite3.Connection, thread_ids: list[str], template: str) -> None:
@@ -110,6 +128,7 @@ def registry_rows(conn: sqlite3.Connection, thread_ids: list[str], template: str
 
 def many_threads(db_path: Path, threads: int = 1000, per_thread: int = 100) -> dict:
     """`threads` threads x `per_thread` checkpoints plus registry rows; returns sizes."""
+    from graphs.storage import sql
     from graphs.storage.db import connect
 
     started = time.perf_counter()
@@ -121,11 +140,10 @@ def many_threads(db_path: Path, threads: int = 1000, per_thread: int = 100) -> d
         copy_thread(conn, "cmo-gen-00000", ids[1:])
         registry_rows(conn, ids, "cmo-template")
         with conn:
-            conn.execute("DELETE FROM checkpoints WHERE thread_id = 'cmo-template'")
-            conn.execute("DELETE FROM writes WHERE thread_id = 'cmo-template'")
+            sql.delete_thread_rows(conn, "cmo-template")
             conn.execute("DELETE FROM runs WHERE thread_id = 'cmo-template'")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        total = conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0]
+        total = sql.total_checkpoints(conn)
     finally:
         conn.close()
     return {"checkpoints": total, "threads": threads, "bytes": db_path.stat().st_size,
@@ -146,4 +164,62 @@ def long_thread(db_path: Path, checkpoints: int = 10_000, thread_id: str = "cmo-
     finally:
         conn.close()
     return {"checkpoints": checkpoints, "bytes": db_path.stat().st_size,
+            "seconds": time.perf_counter() - started}
+
+
+class Ticket(TypedDict, total=False):
+    question: str
+    answer: str
+    notes: Annotated[list, operator.add]
+
+
+class Tally(TypedDict, total=False):
+    total: int
+
+
+def plain_langgraph_threads(db_path: Path, threads: int = 1000) -> dict:
+    """A database written by a plain LangGraph app (no cmo code, no registry): a ticket graph
+    with an interrupt and a counter graph, run through a stock SqliteSaver, then copied so a
+    third of the threads wait on an interrupt, a third are done, a third are another graph."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import END, START, StateGraph
+    from langgraph.types import Command, interrupt
+
+    from graphs.storage import sql
+    from graphs.storage.db import connect
+
+    tickets = StateGraph(Ticket)
+    tickets.add_node("triage", lambda s: {"notes": [f"triaged {s['question']}"]})
+    tickets.add_node("ask_human", lambda s: {"answer": interrupt({"question": s["question"]})})
+    tickets.add_edge(START, "triage")
+    tickets.add_edge("triage", "ask_human")
+    tickets.add_edge("ask_human", END)
+    tally = StateGraph(Tally)
+    tally.add_node("add", lambda s: {"total": s["total"] + 5})
+    tally.add_edge(START, "add")
+    tally.add_edge("add", END)
+    started = time.perf_counter()
+    with SqliteSaver.from_conn_string(str(db_path)) as saver:
+        graph = tickets.compile(checkpointer=saver)
+        graph.invoke({"question": "refund?"}, {"configurable": {"thread_id": "tpl-waiting"},
+                                               "metadata": {"graph_id": "tickets"}})
+        done = {"configurable": {"thread_id": "tpl-done"}}
+        graph.invoke({"question": "hours?"}, done)
+        graph.invoke(Command(resume="9 to 5"), done)
+        tally.compile(checkpointer=saver).invoke(
+            {"total": 1}, {"configurable": {"thread_id": "tpl-tally"},
+                           "metadata": {"graph_id": "tally"}})
+    conn = connect(db_path)
+    try:
+        with conn:
+            for index in range(threads):
+                template = ("tpl-waiting", "tpl-done", "tpl-tally")[index % 3]
+                sql.copy_thread_rows(conn, template, f"plain-{index:05d}")
+            for template in ("tpl-waiting", "tpl-done", "tpl-tally"):
+                sql.delete_thread_rows(conn, template)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        total = sql.total_checkpoints(conn)
+    finally:
+        conn.close()
+    return {"checkpoints": total, "threads": threads, "bytes": db_path.stat().st_size,
             "seconds": time.perf_counter() - started}

@@ -130,6 +130,8 @@ def legacy_notice(db_path: str | Path) -> str | None:
             return (f"{db_path} holds checkpoints in cmo's old private format, which other "
                     f"LangGraph tools cannot read; {UPGRADE_HINT}")
         return None
+    except sqlite3.DatabaseError:  # not a usable database: the command itself says so
+        return None
     finally:
         conn.close()
 

@@ -317,3 +317,45 @@ def payload_bytes(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
         found["writes"] = conn.execute(
             "SELECT count(*), coalesce(sum(length(value)), 0) FROM writes").fetchone()
     return found
+
+
+# -- bulk copies (bench/gen_db.py builds large databases from a few real threads) --------------
+
+
+def thread_rows(conn: sqlite3.Connection, thread_id: str) -> tuple[list[tuple], dict[str, list]]:
+    """A thread's root checkpoints (id, parent, type, checkpoint, metadata), oldest first, and
+    its writes by checkpoint id ((task_id, task_path, idx, channel, type, value), ...)."""
+    checkpoints = conn.execute(
+        "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints "
+        "WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id", (thread_id,)).fetchall()
+    writes: dict[str, list[tuple]] = {}
+    for row in conn.execute("SELECT checkpoint_id, task_id, task_path, idx, channel, type, value "
+                            "FROM writes WHERE thread_id = ? AND checkpoint_ns = ''", (thread_id,)):
+        writes.setdefault(row[0], []).append(row[1:])
+    return checkpoints, writes
+
+
+def insert_rows(conn: sqlite3.Connection, checkpoints: list[tuple], writes: list[tuple]) -> None:
+    """checkpoints: (thread_id, checkpoint_id, parent_id, type, checkpoint, metadata);
+    writes: (thread_id, checkpoint_id, task_id, task_path, idx, channel, type, value)."""
+    conn.executemany("INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+                     "parent_checkpoint_id, type, checkpoint, metadata) "
+                     "VALUES (?, '', ?, ?, ?, ?, ?)", checkpoints)
+    conn.executemany("INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, "
+                     "task_path, idx, channel, type, value) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?)",
+                     writes)
+
+
+def copy_thread_rows(conn: sqlite3.Connection, source: str, target: str) -> None:
+    conn.execute("INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+                 "parent_checkpoint_id, type, checkpoint, metadata) SELECT ?, checkpoint_ns, "
+                 "checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints "
+                 "WHERE thread_id = ?", (target, source))
+    conn.execute("INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, task_path, "
+                 "idx, channel, type, value) SELECT ?, checkpoint_ns, checkpoint_id, task_id, "
+                 "task_path, idx, channel, type, value FROM writes WHERE thread_id = ?",
+                 (target, source))
+
+
+def total_checkpoints(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0] if has_checkpoints(conn) else 0
