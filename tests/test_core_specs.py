@@ -175,3 +175,28 @@ async def test_console_refuses_to_resume_a_foreign_thread_with_a_toast(foreign_d
         assert "cmo can show it but not run it" in str(toast[0].message)
         assert type(app.screen).__name__ == "HomeScreen"  # nothing opened, nothing started
     assert not has_registry_rows(db)
+
+
+def test_every_stage_a_real_cmo_run_records_is_in_the_one_vocabulary(tmp_path):
+    """Registry stage, progress events, current_stage and history entries of a real sandbox run
+    up to its approval step all name a stage of the spec (or its before/finished names)."""
+    from helpers_threads import make_config
+
+    from graphs.cmo.state import STAGES
+    from graphs.storage.inspect import thread_state
+
+    cfg = make_config(tmp_path, limits={"max_repos": 20, "max_people": 60})
+    events: list[dict] = []
+    outcome = asyncio.run(run_graph("cmo", cfg, "cmo-vocabulary", goal="find CI maintainers",
+                                    db_path=cfg.storage.db, env={}, on_event=events.append))
+    assert outcome.status == "interrupted"
+    cmo = specs.require("cmo")
+    values = thread_state(cfg.storage.db, "cmo-vocabulary", graph="cmo").values
+    recorded = {values["current_stage"], get_thread(cfg.storage.db, "cmo-vocabulary").stage}
+    recorded |= {entry["stage"] for entry in values["history"]}
+    recorded |= {event["stage"] for event in events if event.get("kind") == "progress"}
+    assert recorded and all(cmo.stage(name) is not None or name in STAGES for name in recorded)
+    assert {cmo.stage(name).name for name in recorded if cmo.stage(name)} >= {
+        "discover", "enrich", "personalize", "approve"}
+    assert recorded_graphs(cfg.storage.db, "cmo-vocabulary") == {"cmo"}
+    assert lifecycle.awaits_approval(get_thread(cfg.storage.db, "cmo-vocabulary"))

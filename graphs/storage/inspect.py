@@ -45,11 +45,9 @@ class CheckpointInfo:
 
 @lru_cache(maxsize=4)
 def _builder(kind: str):
-    if kind == "marketing":
-        from graphs.marketing_team.graph import build_graph
-    else:
-        from graphs.cmo.graph import build_graph
-    return build_graph()
+    from graphs.core import specs
+
+    return specs.require(kind).build_graph()
 
 
 _SHARED_VALUES = None
