@@ -143,19 +143,7 @@ def spawn_child(args: list[str], *, thread_id: str, graph: str, request: LaunchR
     return LaunchedRun(thread_id, process, log_path, graph)
 
 
-# -- the older call shapes, kept for callers not yet moved to launch() ----------------------------
-
-
-def spawn_run(kind: str, goal: str, *, config_path: str | os.PathLike | None,
-              db_path: str | os.PathLike, thread_id: str | None = None,
-              icp: dict[str, Any] | None = None) -> LaunchedRun:
-    return launch(LaunchRequest("run", db_path, config_path, thread_id=thread_id, graph=kind,
-                                goal=goal, icp=icp))
-
-
-def spawn_resume(thread_id: str, *, config_path: str | os.PathLike | None,
-                 db_path: str | os.PathLike) -> LaunchedRun:
-    return launch(LaunchRequest("resume", db_path, config_path, thread_id=thread_id))
+# -- the call shape the approval screen uses ----------------------------------------------------
 
 
 def spawn_approve(thread_id: str, answer: Any, *, config_path: str | os.PathLike | None,
