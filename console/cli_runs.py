@@ -172,9 +172,12 @@ def _submitted_answer(db_path: Path, thread_id: str, graph: str) -> Any:
 
 @operator_errors
 def cmd_approve(args) -> int:
+    from dataclasses import replace
+
     from graphs.cmo.approval import validate_answer
     from graphs.core import lifecycle
     from graphs.storage.inspect import thread_state
+    from graphs.storage.registry import get_thread
 
     cfg, db_path = load(args)
     spec = lifecycle.runnable_spec(db_path, args.thread)  # unknown graphs: refused, exit 2
@@ -183,8 +186,10 @@ def cmd_approve(args) -> int:
     state = thread_state(db_path, args.thread, graph=spec.name)
     if state is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
-    if not state.interrupts:
-        raise CliError(f"thread {args.thread} is not waiting for approval")
+    row = get_thread(db_path, args.thread)
+    refusal = lifecycle.approve_refusal(row and replace(row, graph=spec.name), state)
+    if refusal or not state.interrupts:
+        raise CliError(refusal or f"thread {args.thread} is not waiting for approval")
     requests = state.interrupts[0]["value"]
     answer = _approval_answer(args, requests)
     errors = validate_answer(requests, answer)

@@ -157,3 +157,11 @@ def test_the_cmo_dashboard_asks_awaits_approval():
             screen.now = lambda: None
             screen.show_row(replace(row(status), counts={}))
             assert screen.awaiting_approval is expected, (status, state)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_approve_refusal_follows_awaits_approval(status):
+    subject = row(status)
+    assert (lifecycle.approve_refusal(subject) is None) is lifecycle.awaits_approval(subject)
+    if status == "running":
+        assert "is running" in lifecycle.approve_refusal(subject)

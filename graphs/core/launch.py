@@ -104,7 +104,7 @@ def launch(request: LaunchRequest) -> LaunchedRun:
         if not spec.approval:
             _refuse(f"thread {request.thread_id} is a {spec.name} run; it has no approval step")
         if lifecycle.is_live(row):
-            _refuse(lifecycle.resume_refusal(row))
+            _refuse(lifecycle.approve_refusal(row))
         args = ["approve", request.thread_id, "--answer-file", "-", "--quiet"]
         if request.by:
             args += ["--by", request.by]

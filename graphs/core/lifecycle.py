@@ -140,6 +140,9 @@ def approve_refusal(row: Any, state: Any = None) -> str | None:
         return "no such thread"
     if row is not None and not is_known(row):
         return unknown_graph_message(row)
+    if is_live(row):
+        return (f"thread {getattr(row, 'thread_id', '?')} is running (pid "
+                f"{getattr(row, 'pid', None)}); it can be answered once it waits again")
     if not awaits_approval(row, state):
         return f"thread {getattr(row or state, 'thread_id', '?')} is not waiting for approval"
     return None
