@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", default=None, help="who decided (default: $USER)")
     approve.add_argument("--quiet", action="store_true")
 
-    resume = command("resume", "continue a stopped or crashed thread from its newest checkpoint")
+    resume = command("resume", "continue a stopped, crashed or failed thread from its newest "
+                     "checkpoint")
     resume.add_argument("thread")
     resume.add_argument("--checkpoint", metavar="ID",
                         help="fork: continue from this checkpoint in a new thread (the original stays)")

@@ -29,9 +29,9 @@ GOAL_MAX_CHARS = 2000
 def graph_nodes() -> tuple[str, tuple[str, ...]]:
     """(hub, workers) read from the marketing graph itself; the defaults if it cannot be built."""
     try:
-        from graphs.marketing_team.graph import build_graph
+        from graphs.core.specs import MARKETING
 
-        drawable = build_graph().compile().get_graph()
+        drawable = MARKETING.build_graph().compile().get_graph()
         names = [node_id for node_id in drawable.nodes if not node_id.startswith("__")]
         edges = [(edge.source, edge.target) for edge in drawable.edges]
     except Exception:
@@ -63,12 +63,12 @@ def routing_trail(values: dict, hub: str) -> list[str]:
 
 
 def summary_of(values: dict, hub: str) -> dict:
-    """The graph's own summary (graphs.marketing_team.graph.summarize_state) when it can be had,
+    """The graph's own summary (its spec's summarize_state) when it can be had,
     else the same facts read from the state with the seed's field names."""
     try:
-        from graphs.marketing_team.graph import summarize_state
+        from graphs.core.specs import MARKETING
 
-        summary = dict(summarize_state(values))
+        summary = dict(MARKETING.summarize(values))
     except Exception:
         summary = {}
     if not isinstance(summary.get("routing_trail"), list) or not summary.get("routing_trail"):

@@ -162,13 +162,27 @@ def thread_graph(db_path: str | Path, thread_id: str) -> str | None:
         return recorded
     if not Path(db_path).exists():
         return None
-    from graphs.storage.checkpoint import open_sync_saver
+    import json
+    import sqlite3
 
-    with open_sync_saver(db_path) as saver:
-        found = saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}})
-    if found is None:
+    from graphs.storage import db as dbmod
+    from graphs.storage import sql
+
+    conn = dbmod.connect(db_path, readonly=True)  # a decision path reads; it never writes
+    try:
+        head = sql.thread_head(conn, thread_id)
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+    if head is None:
         return None
-    graph = (found.metadata or {}).get(RECORDED_KEY)
+    metadata = head[1]
+    try:
+        metadata = json.loads(metadata.decode() if isinstance(metadata, bytes) else metadata or "{}")
+    except ValueError:
+        metadata = {}
+    graph = metadata.get(RECORDED_KEY) if isinstance(metadata, dict) else None
     return graph if isinstance(graph, str) and graph else UNKNOWN
 
 
