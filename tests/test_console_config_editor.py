@@ -178,11 +178,12 @@ def interrupted(config_path):
 async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupted, monkeypatch):
     spawned: list[str] = []
 
-    def fake_spawn_resume(thread_id, *, config_path, db_path, checkpoint_id=None, new_thread=None):
+    def fake_child(args, *, thread_id, graph, request, stdin_data=None):
+        assert args[:2] == ["resume", thread_id]
         spawned.append(thread_id)
-        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(db_path).parent / "log")
+        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(request.db_path).parent / "log")
 
-    monkeypatch.setattr("graphs.core.launch.spawn_resume", fake_spawn_resume)
+    monkeypatch.setattr("graphs.core.launch.spawn_child", fake_child)
     db = interrupted.storage.db
     app = HostApp(config_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -216,7 +217,7 @@ async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupt
 
 async def test_a_preselected_run_skips_the_picker_and_unchanged_settings_ask_nothing(
         config_path, interrupted, monkeypatch):
-    monkeypatch.setattr("graphs.core.launch.spawn_resume", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr("graphs.core.launch.spawn_child", lambda *a, **k: (_ for _ in ()).throw(
         AssertionError("nothing to resume")))
     app = HostApp(config_path, thread_id=THREAD)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -1,7 +1,7 @@
 """The marketing-team graph: START -> Supervisor -> (worker -> Supervisor)* -> END.
 
 Contract for the runner: `build_graph()` (uncompiled, context_schema=MarketingContext),
-`make_context(cfg, db_path, env)`, `initial_input(cfg, goal, thread_id)`, `summarize_state(values)`.
+`make_context(cfg, db_path, env)`, `initial_input(cfg, goal, thread_id, created_by)`, `summarize_state(values)`.
 """
 
 from __future__ import annotations
@@ -54,9 +54,10 @@ async def make_context(cfg: Any, db_path: str | Path, env: Mapping[str, str] | N
                             store=make_store(cfg, db_path, env, transport=store_transport))
 
 
-def initial_input(cfg: Any, goal: str, thread_id: str) -> dict:
+def initial_input(cfg: Any, goal: str, thread_id: str, created_by: str = "cli") -> dict:
     """Input for a new thread or a new goal on an existing one (per-goal counters restart;
-    the transcript, campaign id and brand stay)."""
+    the transcript, campaign id and brand stay). `created_by` is part of the spec's contract;
+    the marketing state does not record it."""
     return {"messages": [HumanMessage(content=goal)], "next": "", "completed_agents": [],
             "error_count": 0, "supervisor_turns": 0, "routing_trail": [], "finish_reason": ""}
 
