@@ -201,9 +201,9 @@ def _resume(args, remote) -> int:
                        "copy", EXIT_CONFIG)
     if args.checkpoint:
         run = remote.fork(args.thread, args.checkpoint, wait=False)
-        if not args.json:
-            verb = "found the fork" if run.get("reused") else "forked"
-            print(f"{verb} {args.thread} at {args.checkpoint}: {run['thread_id']}", file=sys.stderr)
+        # stderr, before following the run, so a script (even with --json) learns the id first.
+        verb = "found the fork" if run.get("reused") else "forked"
+        print(f"{verb} {args.thread} at {args.checkpoint}: {run['thread_id']}", file=sys.stderr)
         if "run_id" in run:
             _follow(args, remote, run)
         return _report(args, remote, run["thread_id"])
