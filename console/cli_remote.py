@@ -66,8 +66,13 @@ def _config(args) -> Any:
 
 
 def _console(args, remote) -> int:
-    raise CliError("the console cannot attach to a LangGraph Server yet; use the headless "
-                   f"commands with --server {remote.url}", EXIT_CONFIG)
+    from console.cli_runs import _operator
+    from console.server_console import ServerConsole
+
+    if not remote.ok():
+        raise CliError(f"cannot reach LangGraph Server at {remote.url} (/ok did not answer)", 3)
+    ServerConsole(remote, operator=_operator()).run()
+    return 0
 
 
 # -- reading ----------------------------------------------------------------------------------
