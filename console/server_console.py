@@ -62,12 +62,14 @@ class ServerRunsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(id="srv-header")
         yield DataTable(id="srv-runs", cursor_type="row", zebra_stripes=True)
+        yield Static(id="srv-detail")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label in ("Thread", "Graph", "Status", "Stage", "Updated", "Goal"):
-            table.add_column(label, key=label.lower())
+        for label, width in (("Thread", 13), ("Graph", 9), ("Status", 11), ("Stage", 15),
+                             ("Updated", 8), ("Goal", 40)):
+            table.add_column(label, key=label.lower(), width=width)
         table.focus()
         self._srv_poll()
         self.set_interval(self.app.poll_interval, self._srv_poll)
@@ -102,7 +104,9 @@ class ServerRunsScreen(Screen):
         keep = table.cursor_row
         table.clear()
         for row in shown:
-            table.add_row(safe_text(row.thread_id, max_len=36), safe_text(row.graph),
+            # 13 characters: the time-ordered part of a server thread id, distinct in practice;
+            # the whole id is on the line under the table.
+            table.add_row(safe_text(row.thread_id[:13]), safe_text(row.graph),
                           safe_text(row.status), safe_text(row.stage, max_len=16),
                           safe_text(row.updated_at[11:19]), safe_text(row.goal, max_len=40),
                           key=row.thread_id)
@@ -119,6 +123,15 @@ class ServerRunsScreen(Screen):
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return next((row for row in self.rows if row.thread_id == key), None)
+
+    @on(DataTable.RowHighlighted, "#srv-runs")
+    def _row_highlighted(self) -> None:
+        row = self.selected()
+        if row is not None:
+            hint = "enter: review" if row.status == "interrupted" and row.graph == "cmo" \
+                else "enter: follow its newest run"
+            self.query_one("#srv-detail", Static).update(safe_text(
+                f"{row.thread_id}  {row.graph}  {row.status}  goal: {row.goal}  · {hint}"))
 
     @on(DataTable.RowSelected, "#srv-runs")
     def _row_selected(self) -> None:
@@ -158,8 +171,8 @@ class ServerReviewScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label in ("Decision", "Recipient", "ICP", "Subject"):
-            table.add_column(label, key=label.lower())
+        for label, width in (("Decision", 10), ("Recipient", 30), ("ICP", 4), ("Subject", 50)):
+            table.add_column(label, key=label.lower(), width=width)
         table.focus()
         self._rv_load()
 
@@ -351,3 +364,10 @@ class ServerConsole(App):
 
     def on_mount(self) -> None:
         self.push_screen(ServerRunsScreen())
+
+
+ServerConsole.CSS = """
+#srv-runs, #rv-drafts { height: 1fr; }
+#srv-header, #rv-header, #fl-header { background: $boost; }
+#srv-detail, #rv-status { height: 2; }
+"""
