@@ -98,11 +98,30 @@ class Remote:
     """One LangGraph Server, through the synchronous SDK client (CLI and thread workers)."""
 
     def __init__(self, url: str, api_key: str | None = None, *, timeout: float = 60.0) -> None:
-        from langgraph_sdk import get_sync_client
+        import httpx
 
         self.url = url.rstrip("/")
-        # api_key=None stops the SDK from picking up LANGSMITH_API_KEY & co. on its own.
-        self.client = get_sync_client(url=self.url, api_key=api_key, timeout=timeout)
+        self._api_key, self._timeout, self._client = api_key, timeout, None
+        # The thread list goes straight over HTTP: importing langgraph_sdk costs 0.35-1.2 s
+        # (it pulls in langchain_core), which `cmo threads --server` should not pay.
+        self.http = httpx.Client(base_url=self.url, timeout=timeout,
+                                 headers={"x-api-key": api_key} if api_key else None)
+
+    @property
+    def client(self) -> Any:
+        """The SDK's sync client, made on first use."""
+        if self._client is None:
+            from langgraph_sdk import get_sync_client
+
+            # api_key=None stops the SDK from picking up LANGSMITH_API_KEY & co. on its own.
+            self._client = get_sync_client(url=self.url, api_key=self._api_key,
+                                           timeout=self._timeout)
+        return self._client
+
+    def _search(self, **body: Any) -> list[dict]:
+        response = self.http.post("/threads/search", json=body)
+        response.raise_for_status()
+        return response.json()
 
     @classmethod
     def from_config(cls, url: str | None, cfg: Any = None,
@@ -140,18 +159,18 @@ class Remote:
         import httpx
 
         try:
-            return self.client.http.get("/ok").get("ok") is True
-        except (httpx.HTTPError, AttributeError):
+            return self.http.get("/ok").json().get("ok") is True
+        except (httpx.HTTPError, ValueError, AttributeError):
             return False
 
     # -- reading ------------------------------------------------------------------------------
     def threads(self, limit: int = 200) -> list[RemoteThread]:
-        raw = self._call("list threads", lambda: self.client.threads.search(
+        raw = self._call("list threads", lambda: self._search(
             limit=limit, sort_by="updated_at", sort_order="desc", select=SELECT, extract=EXTRACT))
         return [_row(item) for item in raw]
 
     def thread(self, thread_id: str) -> RemoteThread:
-        raw = self._call(f"thread {thread_id}", lambda: self.client.threads.search(
+        raw = self._call(f"thread {thread_id}", lambda: self._search(
             ids=[thread_id], limit=1, select=SELECT, extract=EXTRACT))
         if not raw:
             raise ServerError(f"thread {thread_id}: not found on {self.url}")
