@@ -16,6 +16,7 @@ refused with their name, as locally.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
@@ -297,21 +298,37 @@ class Remote:
         self._call(f"delete {thread_id}", lambda: self.client.threads.delete(thread_id))
 
     # -- following ----------------------------------------------------------------------------
-    def follow(self, thread_id: str, run_id: str, *, last_event_id: str = "0",
+    def follow(self, thread_id: str, run_id: str, *, cursor: "StreamCursor | None" = None,
                reconnects: int = 5, on_reconnect: Callable[[int, str], None] | None = None
                ) -> Iterator[Any]:
         """Every event of a run, once, in order: rejoins a dropped stream after the last event
-        seen (the run must have been created with stream_resumable=True, as `_run` does)."""
+        seen (the run must have been created with stream_resumable=True, as `_run` does).
+        Pass the same `cursor` to a later call to rejoin where an earlier one stopped.
+
+        Event ids are "<ms>-<seq>", but the in-memory server gives every event of one
+        millisecond the same id, and replays only ids strictly after Last-Event-ID. So a rejoin
+        asks from just before the last id's millisecond and skips the events of that millisecond
+        it already yielded (matched by kind and payload), then everything older.
+        """
         import httpx
 
-        last, attempts = last_event_id, 0
+        cursor = cursor if cursor is not None else StreamCursor()
+        attempts = 0
         while True:
+            replayed = Counter(cursor.at_last)
+            since = _just_before(cursor.last) if cursor.at_last else cursor.last
             try:
-                for part in self.client.runs.join_stream(thread_id, run_id, last_event_id=last):
+                for part in self.client.runs.join_stream(thread_id, run_id, last_event_id=since):
                     if part.id is not None:
-                        if event_key(part.id) <= event_key(last):
-                            continue            # the server replays some events on rejoin
-                        last = part.id
+                        key, mark = event_key(part.id), (part.event, _digest(part.data))
+                        if key < event_key(cursor.last):
+                            continue
+                        if key == event_key(cursor.last) and replayed[mark] > 0:
+                            replayed[mark] -= 1       # seen before the connection dropped
+                            continue
+                        if key > event_key(cursor.last):
+                            cursor.last, cursor.at_last = part.id, []
+                        cursor.at_last.append(mark)
                     yield part
                 return
             except httpx.TransportError as exc:
@@ -320,7 +337,28 @@ class Remote:
                     raise ServerError(f"lost the stream of run {run_id} after {reconnects} "
                                       f"reconnects: {exc}", 3) from None
                 if on_reconnect is not None:
-                    on_reconnect(attempts, last)
+                    on_reconnect(attempts, cursor.last)
+
+
+@dataclass
+class StreamCursor:
+    """Where a followed stream got to: the last event id, and what was yielded with that id."""
+
+    last: str = "0"
+    at_last: list = field(default_factory=list)
+
+
+def _just_before(event_id: str) -> str:
+    ms, seq = event_key(event_id)
+    return f"{ms - 1}-0" if ms > 0 else "0"
+
+
+def _digest(data: Any) -> str:
+    import hashlib
+    import json
+
+    text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 def _detail(response: Any) -> str:
