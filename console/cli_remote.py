@@ -184,12 +184,44 @@ def _run(args, remote) -> int:
     return _report(args, remote, run["thread_id"])
 
 
+def _ids(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r} (refused: the last one would win silently)")
+        seen[key] = value
+    return seen
+
+
+def _answer(args, requests: list[dict]) -> Any:
+    import json
+
+    from graphs.remote.server import answer_for
+
+    if getattr(args, "matching", None) is not None:
+        raise CliError("--matching is not available on a LangGraph Server: the server keeps no "
+                       "cmo review to filter; name the drafts with --approve/--reject",
+                       EXIT_CONFIG)
+    if args.answer_file:
+        try:
+            raw = sys.stdin.read() if args.answer_file == "-" else Path(args.answer_file).read_text()
+            return json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+        except (OSError, ValueError) as exc:
+            raise CliError(f"cannot read the answer: {exc}") from None
+    return answer_for(requests, approve_all=bool(args.all), approve=_ids(args.approve),
+                      reject=_ids(args.reject), reject_rest=bool(args.reject_rest))
+
+
 def _approve(args, remote) -> int:
-    from console.cli_runs import _approval_answer, _operator
+    from console.cli_runs import _operator
     from graphs.cmo.approval import validate_answer
 
     interrupt_id, requests = remote.pending_interrupt(args.thread)
-    answer = _approval_answer(args, requests)
+    answer = _answer(args, requests)
     errors = validate_answer(requests, answer)
     if errors:
         raise CliError("answer refused, the thread stays at its approval step:\n  "

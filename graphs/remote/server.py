@@ -361,6 +361,27 @@ def _digest(data: Any) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def answer_for(requests: list[dict], *, approve_all: bool = False, approve: list[str] = (),
+               reject: list[str] = (), reject_rest: bool = False) -> dict[str, str]:
+    """A `{draft_id: accept|ignore}` answer to the approval interrupt's requests (what the CLI's
+    --all / --approve / --reject / --reject-rest mean on a server, which keeps no review)."""
+    sendable = {}
+    for request in requests:
+        draft_id = ((request.get("action_request") or {}).get("args") or {}).get("draft_id")
+        sendable[draft_id] = bool((request.get("config") or {}).get("allow_accept"))
+    if approve_all:
+        return {i: "accept" if ok else "ignore" for i, ok in sendable.items()}
+    unknown = [i for i in [*approve, *reject] if i not in sendable]
+    if unknown:
+        raise ServerError(f"unknown draft ids: {', '.join(unknown[:10])}")
+    answer = {i: "accept" for i in approve} | {i: "ignore" for i in reject}
+    undecided = [i for i in sendable if i not in answer]
+    if undecided and not reject_rest:
+        raise ServerError(f"{len(undecided)} drafts have no decision; name them with --reject or "
+                          "add --reject-rest")
+    return answer | {i: "ignore" for i in undecided}
+
+
 def _detail(response: Any) -> str:
     try:
         body = response.json()
