@@ -120,11 +120,21 @@ def _peek_db(args) -> Path | None:
 # -- reading ----------------------------------------------------------------------------------
 
 
+def warn_legacy(db_path: Path) -> None:
+    """Reading an old-format file works; say once (stderr) how to make it readable elsewhere."""
+    from graphs.storage.checkpoint import legacy_notice
+
+    notice = legacy_notice(db_path)
+    if notice:
+        print(f"cmo: note: {notice}", file=sys.stderr)
+
+
 @operator_errors
 def cmd_threads(args) -> int:
     from graphs.storage.registry import list_threads
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     rows = list_threads(db_path)
     if args.json:
         emit_json([row.to_json() for row in rows])
@@ -132,14 +142,15 @@ def cmd_threads(args) -> int:
     if not rows:
         print(f"no threads in {db_path}")
         return 0
-    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':12} {'UPDATED':20} COUNTS")
+    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':12} {'STEP':>5} {'UPDATED':20} COUNTS")
     for row in rows:
         counts = " ".join(f"{k}={v}" for k, v in row.counts.items()
                           if k in ("repos", "candidates", "leads", "to_send", "sent", "messages",
                                    "errors") and v)
         badge = (" [sandbox]" if row.sandbox else "") + (" [offline]" if row.offline else "")
-        print(f"{clean_text(row.thread_id, 32):32} {row.graph:9} {row.status:11} "
-              f"{clean_text(row.stage, 12):12} {row.updated_at:20} {counts}{badge}")
+        step = "" if row.step is None else row.step
+        print(f"{clean_text(row.thread_id, 32):32} {clean_text(row.graph, 9):9} {row.status:11} "
+              f"{clean_text(row.stage, 12):12} {step:>5} {row.updated_at:20} {counts}{badge}")
     return 0
 
 
@@ -148,6 +159,7 @@ def cmd_history(args) -> int:
     from graphs.storage.inspect import history_page
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     page = history_page(db_path, args.thread, limit=args.limit, before=args.before)
     if not page and not args.before:
         raise CliError(f"no checkpoints for thread {args.thread} in {db_path}")
@@ -168,6 +180,7 @@ def cmd_show(args) -> int:
     from graphs.storage.inspect import thread_state
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     state = thread_state(db_path, args.thread, args.checkpoint)
     if state is None:
         raise CliError(f"no state for thread {args.thread}"
@@ -177,10 +190,40 @@ def cmd_show(args) -> int:
         if args.field not in values:
             raise CliError(f"no field {args.field!r}; fields: {', '.join(sorted(values))}")
         values = {args.field: values[args.field]}
-    payload = {"thread_id": state.thread_id, "checkpoint_id": state.checkpoint_id,
+    payload = {"thread_id": state.thread_id, "graph": _graph_of_state(db_path, state),
+               "checkpoint_id": state.checkpoint_id, "step": state.metadata.get("step"),
                "created_at": state.created_at, "next": list(state.next),
-               "interrupted": bool(state.interrupts), "values": values}
+               "interrupted": bool(state.interrupts), "interrupts": state.interrupts,
+               "values": values}
     emit_json(payload)
+    return 0
+
+
+def _graph_of_state(db_path: Path, state) -> str:
+    """The recorded graph: registry row first, then checkpoint metadata, else `unknown`."""
+    from graphs.storage.observed import UNKNOWN_GRAPH, graph_from_metadata
+    from graphs.storage.registry import recorded_graph
+
+    return recorded_graph(db_path, state.thread_id) or graph_from_metadata(state.metadata) \
+        or UNKNOWN_GRAPH
+
+
+@operator_errors
+def cmd_db(args) -> int:
+    """`cmo db upgrade`: rewrite a file from cmo's old private format into the stock one."""
+    from graphs.storage.upgrade import upgrade
+
+    db_path = reading_db(args)
+    result = upgrade(db_path)
+    if args.json:
+        emit_json({"db": str(db_path), **result})
+    elif result["upgraded"]:
+        print(f"cmo db upgrade: {db_path}: rewrote {result['checkpoints']} checkpoints and "
+              f"{result['writes']} writes from cmo's old private format into the stock LangGraph "
+              f"format; dropped {result['blobs']} cmo_blobs rows. Stock LangGraph tools can "
+              "read the file now.")
+    else:
+        print(f"cmo db upgrade: {db_path} is already in the stock LangGraph format; nothing to do")
     return 0
 
 

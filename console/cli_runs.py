@@ -126,6 +126,7 @@ def cmd_resume(args) -> int:
     row = get_thread(db_path, args.thread)
     if row is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
+    _refuse_unknown_graph(row, "resumed")
     thread_id = args.thread
     if args.checkpoint or args.fork_to:
         # A fork is a new thread: the original's history stays exactly as it was.
@@ -164,10 +165,15 @@ def cmd_approve(args) -> int:
     from graphs.cmo.approval import validate_answer
     from graphs.storage.inspect import thread_state
 
+    from graphs.storage.registry import get_thread
+
     cfg, db_path = load(args)
     state = thread_state(db_path, args.thread)
     if state is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
+    row = get_thread(db_path, args.thread)
+    if row is not None:
+        _refuse_unknown_graph(row, "approved", only=("cmo",))
     if not state.interrupts:
         raise CliError(f"thread {args.thread} is not waiting for approval")
     requests = state.interrupts[0]["value"]
@@ -179,6 +185,20 @@ def cmd_approve(args) -> int:
                        + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""))
     _claim(db_path, args.thread, state.interrupts[0]["id"], args.by or _operator(), answer)
     return _run(args, "cmo", args.thread, resume=answer)
+
+
+def _refuse_unknown_graph(row, action: str, only: tuple[str, ...] | None = None) -> None:
+    """Actions that run a graph need one cmo knows; a foreign thread is refused, not "finished".
+
+    Minimal stand-in until the run lifecycle (graphs/core/lifecycle.py) owns this predicate.
+    """
+    from graphs.core.runner import GRAPH_MODULES
+
+    allowed = only or tuple(GRAPH_MODULES)
+    if row.graph not in allowed:
+        raise CliError(f"thread {row.thread_id} belongs to graph {row.graph!r}, which cmo cannot "
+                       f"run ({' or '.join(allowed)} only); it cannot be {action} here. It can "
+                       "still be read: cmo show / history")
 
 
 def _operator() -> str:
