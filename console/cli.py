@@ -32,6 +32,9 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
                         help="SQLite database (default: storage.db from the config)")
     parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="machine-readable output")
+    parser.add_argument("--server", metavar="URL", default=default,
+                        help="a LangGraph Server to work on instead of the database "
+                             "(default: server.url from the config)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     from console import cli_commands as commands
 
     try:
+        from console.cli_remote import dispatch_remote, remote_url
+
+        url = remote_url(args)
+        if url:  # on a LangGraph Server: its own dispatch (console/cli_remote.py)
+            return dispatch_remote(args, url)
         if args.command is None:
             return commands.open_console(args)
         handler = getattr(commands, f"cmd_{args.command}")
