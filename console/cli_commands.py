@@ -196,8 +196,9 @@ def cmd_show(args) -> int:
     payload = {"thread_id": state.thread_id, "graph": _graph_of_state(db_path, state),
                "checkpoint_id": state.checkpoint_id, "step": state.metadata.get("step"),
                "created_at": state.created_at, "next": list(state.next),
-               "interrupted": bool(state.interrupts), "interrupts": state.interrupts,
-               "values": values}
+               "interrupted": bool(state.interrupts), "values": values}
+    if not args.field:  # --field asks for one value: the (possibly large) interrupt payloads stay out
+        payload["interrupts"] = state.interrupts
     emit_json(payload)
     return 0
 
