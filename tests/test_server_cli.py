@@ -130,3 +130,15 @@ def test_an_unreachable_server_is_a_clear_error(capsys):
         port = sock.getsockname()[1]
     code, _, err = run_cli(capsys, "threads", "--server", f"http://127.0.0.1:{port}")
     assert code == 3 and "cannot reach LangGraph Server" in err and "Traceback" not in err
+
+
+def test_an_answer_file_with_duplicate_keys_is_refused(capsys, sdk, dev_server, tmp_path):
+    tid = interrupted_cmo(sdk)
+    (pending,) = sdk.threads.get_state(tid)["interrupts"]
+    first = pending["value"][0]["action_request"]["args"]["draft_id"]
+    answer = tmp_path / "answer.json"
+    answer.write_text(f'{{"{first}": "ignore", "{first}": "accept"}}')
+    code, _, err = run_cli(capsys, "approve", tid, "--server", dev_server.url,
+                           "--answer-file", str(answer))
+    assert code == 4 and "duplicate key" in err
+    assert sdk.threads.get(tid)["status"] == "interrupted" and dev_server.outbox(tid) == []
