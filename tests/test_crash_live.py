@@ -185,7 +185,7 @@ def test_kill_mid_batch_then_resume_reaches_each_service_once(waiting, tmp_path,
     # An upsert whose success the killed process never recorded is repeated once on resume
     # (idempotent by email: still one person); none is repeated twice.
     assert {p["writes"] for p in sandbox.attio_people.values()} <= {1, 2}
-    expected_issues = {linear_issue_id(THREAD, d) for d, info in approved.items()
+    expected_issues = {linear_issue_id(d) for d, info in approved.items()
                        if info["score"] >= MIN_LINEAR_SCORE}
     assert set(sandbox.linear_issues) == expected_issues
 

@@ -124,6 +124,8 @@ def build_lead(user: dict, candidate: dict, icp: dict) -> dict:
         "from_repo": candidate.get("from_repo"), "language": candidate.get("language"),
         "repo_stars": candidate.get("repo_stars"), "contributions": candidate.get("contributions"),
         "role": candidate.get("role"), "signal": candidate.get("signal"),
+        "email_source": user.get("email_source") or ("none" if not user.get("email") else "unknown"),
+        "email_read_at": user.get("email_read_at") or clock.now_iso(),
     }
     lead["icp_score"] = icp_score(lead, icp, clock.now())
     lead["priority"] = priority(lead["icp_score"])

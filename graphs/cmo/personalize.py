@@ -63,12 +63,15 @@ async def _templates(ctx: CmoContext, step: Step) -> PersonalizeConfig:
         return settings.model_copy(update={"subject": defaults.subject, "body": defaults.body})
 
 
-def _base_draft(lead: dict, settings: PersonalizeConfig) -> dict:
-    values = template_values(lead, settings.sender)
+def _base_draft(lead: dict, settings: PersonalizeConfig, compliance: Any = None) -> dict:
+    values = template_values(lead, settings.sender, compliance)
     meta = {"prospect_id": lead["login"], "icp_score": lead.get("icp_score", 0),
             "sequence_id": settings.sequence_id, "priority": lead.get("priority", "low"),
             "sendable": bool(lead.get("sendable")), "name": lead.get("name") or lead["login"],
-            "from_repo": lead.get("from_repo")}
+            "from_repo": lead.get("from_repo"),
+            # Provenance (GDPR Art. 14): where the address came from and when it was read.
+            "email_source": lead.get("email_source") or ("none" if not lead.get("email") else "unknown"),
+            "email_read_at": lead.get("email_read_at") or ""}
     if not lead.get("sendable"):
         meta["unsendable_reason"] = lead.get("unsendable_reason") or "no usable email"
     return {
@@ -102,7 +105,8 @@ def _parse_reply(content: str) -> tuple[str, str]:
 
 async def write_drafts(leads: list[dict], ctx: CmoContext, step: Step) -> list[dict]:
     settings = await _templates(ctx, step)
-    drafts = [_base_draft(lead, settings) for lead in leads]
+    compliance = getattr(ctx.config, "compliance", None)
+    drafts = [_base_draft(lead, settings, compliance) for lead in leads]
     use_model = ctx.config.llm.provider == "openai" and ctx.llm is not None
     targets = [i for i, draft in enumerate(drafts) if use_model and draft["meta"]["sendable"]]
     total = len(targets) or len(drafts)
