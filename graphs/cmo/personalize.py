@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from graphs.cmo.common import CmoContext, Step
@@ -63,6 +64,15 @@ async def _templates(ctx: CmoContext, step: Step) -> PersonalizeConfig:
         return settings.model_copy(update={"subject": defaults.subject, "body": defaults.body})
 
 
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def header_safe(subject: str) -> str:
+    """A subject is a mail header: GitHub data in it (a name with a newline or an escape
+    sequence) becomes a space, so no generated draft can inject a header."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", subject).split())[:MAX_SUBJECT]
+
+
 def _base_draft(lead: dict, settings: PersonalizeConfig, compliance: Any = None) -> dict:
     values = template_values(lead, settings.sender, compliance)
     meta = {"prospect_id": lead["login"], "icp_score": lead.get("icp_score", 0),
@@ -77,7 +87,7 @@ def _base_draft(lead: dict, settings: PersonalizeConfig, compliance: Any = None)
     return {
         "draft_id": draft_id_for(lead["login"], settings.sequence_id),
         "email": (lead.get("email") or "").strip(),
-        "subject": render_template(settings.subject, values),
+        "subject": header_safe(render_template(settings.subject, values)),
         "body": render_template(settings.body, values),
         "meta": meta,
         "source": "template",
@@ -100,7 +110,7 @@ def _parse_reply(content: str) -> tuple[str, str]:
     subject, body = data.get("subject"), data.get("body")
     if not (isinstance(subject, str) and subject.strip() and isinstance(body, str) and body.strip()):
         raise ValueError("the model's JSON lacks a non-empty subject and body")
-    return subject.strip()[:MAX_SUBJECT], body.strip()[:MAX_BODY]
+    return header_safe(subject), body.strip()[:MAX_BODY]
 
 
 async def write_drafts(leads: list[dict], ctx: CmoContext, step: Step) -> list[dict]:
