@@ -120,7 +120,8 @@ class SubmitPlan:
             out = [f"Nothing is approved: all {len(self.rejected) + len(self.undecided)} drafts "
                    "will be rejected and nothing is sent."]
         else:
-            out = [f"{len(self.now)} {_plural(len(self.now), 'email')} go out now to {target}"]
+            verb = "goes" if len(self.now) == 1 else "go"
+            out = [f"{len(self.now)} {_plural(len(self.now), 'email')} {verb} out now to {target}"]
             if self.queued:
                 days = sorted({day for _, day in self.queued})
                 out.append(f"{len(self.queued)} queued for later days ({', '.join(days[:3])}"
