@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--fork-to", metavar="THREAD", help=argparse.SUPPRESS)
     resume.add_argument("--quiet", action="store_true")
 
+    from console.cli_suppress import add_parser as add_suppress_parser
+
+    add_suppress_parser(command)
+
     prune = command("prune", "keep the newest N checkpoints per thread, then VACUUM")
     prune.add_argument("--keep", type=int, required=True, metavar="N")
     prune.add_argument("thread", nargs="?")

@@ -112,6 +112,7 @@ class HomeScreen(Screen):
         Binding("a", "approve", "Approve"),
         Binding("h", "history", "History"),
         Binding("c", "edit_config", "Config"),
+        Binding("x", "suppress", "Suppression list", show=False),  # footer is full at 80: ? and the palette list it
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
@@ -284,6 +285,11 @@ class HomeScreen(Screen):
         row = self.selected
         if row is not None and row.status in APPROVABLE:
             self.app.approve_thread(row.thread_id)
+
+    def action_suppress(self) -> None:
+        from console.screens.suppress import SuppressScreen
+
+        self.app.push_screen(SuppressScreen())
 
     def action_history(self) -> None:
         if (row := self.selected) is not None:
