@@ -129,22 +129,32 @@ def cmd_resume(args) -> int:
     thread_id = args.thread
     if args.checkpoint or args.fork_to:
         # A fork is a new thread: the original's history stays exactly as it was.
+        from graphs.cmo.forks import find_or_fork
         from graphs.storage.inspect import latest_checkpoint_id
-        from graphs.storage.maintenance import fork_thread
 
         checkpoint = args.checkpoint or latest_checkpoint_id(db_path, args.thread)
         try:
-            thread_id = fork_thread(db_path, args.thread, checkpoint, args.fork_to)
+            thread_id, made = find_or_fork(db_path, args.thread, checkpoint, args.fork_to)
         except (KeyError, ValueError) as exc:
             raise CliError(f"cannot fork {args.thread}: {exc}") from None
-        if not args.json:
-            print(f"forked {args.thread} at {checkpoint} into {thread_id}")
+        # Before any work, flushed: a run killed later still told the operator its fork's id.
+        line = (f"forked {args.thread} at {checkpoint} into {thread_id}" if made else
+                f"fork of {args.thread} at {checkpoint} exists: continuing {thread_id}")
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
     elif row.graph == "cmo":
         # An approval that was submitted but whose run died before it checkpointed: answer it
         # with the stored decision instead of asking again.
         answer = _submitted_answer(db_path, thread_id)
         if answer is not None:
             return _run(args, row.graph, thread_id, resume=answer)
+        # A finished run with drafts queued over an earlier day's cap: send today's share.
+        from graphs.cmo.queued import queued_drafts, reopen_for_queued
+
+        queued = queued_drafts(db_path, thread_id, cfg.execution.mode)
+        if queued and reopen_for_queued(db_path, thread_id):
+            if not args.json:
+                print(f"{len(queued)} queued drafts of {thread_id}: sending today's share "
+                      f"(due {min(q['due'] for q in queued)} ...)", file=sys.stderr)
     return _run(args, row.graph, thread_id)
 
 
