@@ -133,7 +133,8 @@ async def test_sandbox_run_to_interrupt_and_on_to_the_end(tmp_path, fake_time):
     with open(f"{cfg.execution.outbox_dir}/{thread}/outbox.jsonl", encoding="utf-8") as handle:
         assert any(json.loads(line)["subject"].startswith("Edited ") for line in handle)
     reports = state["reports"]
-    assert reports["instantly"] == {"sent": 4, "skipped": 0, "failed": 0, "dry_run": True}
+    assert reports["instantly"] == {"sent": 4, "skipped": 0, "failed": 0, "dry_run": True,
+                                    "queued": 0, "blocked": 0, "sent_elsewhere": 0}
     assert reports["export"]["total_records"] == 4
     assert state["checkpoints"] == [f"{cfg.execution.outbox_dir}/{thread}/outbox.jsonl",
                                     f"{cfg.execution.outbox_dir}/{thread}/leads.csv"]
@@ -269,7 +270,8 @@ async def test_live_mode_reaches_each_vendor_exactly_once(tmp_path, fake_time):
         assert vendor_view() == (emails, emails, len(follow_ups))
         assert all(lead["campaign_id"] == "camp-1" for lead in sandbox.instantly_leads)
         reports = state["reports"]
-        assert reports["instantly"] == {"sent": 6, "skipped": 0, "failed": 0, "dry_run": False}
+        assert reports["instantly"] == {"sent": 6, "skipped": 0, "failed": 0, "dry_run": False,
+                                    "queued": 0, "blocked": 0, "sent_elsewhere": 0}
         assert reports["attio"] == {"created": 6, "updated": 0, "errors": 0}
         assert reports["linear"]["issues_created"] == len(follow_ups)
         assert state["counters"]["instantly_api_calls"] == 1
