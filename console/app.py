@@ -35,6 +35,8 @@ DASHBOARDS = {
     "cmo": ("console.screens.cmo_dashboard", "CmoDashboard"),
     "marketing": ("console.screens.marketing_dashboard", "MarketingDashboard"),
 }
+# Threads of a graph cmo does not know (another app's, or graph `unknown`): a generic view.
+GENERIC_DASHBOARD = ("console.screens.generic_thread", "GenericThreadScreen")
 APPROVAL = ("console.screens.approval", "ApprovalScreen")
 CHECKPOINTS = ("console.screens.checkpoints", "CheckpointBrowser")
 CONFIG_EDITOR = ("console.screens.config_editor", "ConfigEditor")
@@ -134,7 +136,7 @@ class CmoApp(App):
         """Open a thread's dashboard (unless it is already the screen in front)."""
         if getattr(self.screen, "thread_id", None) == thread_id:
             return
-        self.push_optional(DASHBOARDS.get(graph, DASHBOARDS["cmo"]), thread_id)
+        self.push_optional(DASHBOARDS.get(graph, GENERIC_DASHBOARD), thread_id)
 
     def approve_thread(self, thread_id: str) -> None:
         self.push_optional(APPROVAL, thread_id)

@@ -101,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     delete = command("delete", "delete a thread and its checkpoints")
     delete.add_argument("thread")
 
+    db = command("db", "database commands")
+    db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)
+    upgrade = db_sub.add_parser(
+        "upgrade", help="rewrite checkpoints from cmo's old private format (cmo_blob) into the "
+        "stock LangGraph format, so other LangGraph tools can read the file")
+    _common(upgrade, top=False)
+
     config = command("config", "configuration commands")
     config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
     validate = config_sub.add_parser("validate", help="validate a config file")

@@ -14,6 +14,7 @@ from graphs.core.config_errors import ConfigError
 if TYPE_CHECKING:
     from graphs.core.config import Config
 from graphs.storage.db import DatabaseError
+from graphs.storage.location import sqlite_path
 from graphs.core.text import clean_text
 
 
@@ -39,7 +40,7 @@ def operator_errors(fn: Callable) -> Callable:
 def reading_db(args) -> Path:
     """Read-only commands given --db need nothing else from the config: skip loading it."""
     if getattr(args, "db", None) and not getattr(args, "config", None):
-        return Path(args.db)
+        return sqlite_path(args.db)
     return load(args)[1]
 
 
@@ -47,8 +48,9 @@ def load(args) -> tuple["Config", Path]:
     from graphs.core.config import load_config
 
     cfg = load_config(getattr(args, "config", None))
-    db_path = Path(getattr(args, "db", None) or cfg.storage.db)
-    return cfg, db_path
+    if getattr(args, "db", None):
+        return cfg, sqlite_path(args.db)
+    return cfg, sqlite_path(cfg.storage.db, origin="storage.db")
 
 
 def emit_json(value: Any) -> None:
@@ -67,7 +69,7 @@ def jsonable(value: Any) -> Any:
 
 
 def open_console(args) -> int:
-    db_path = _peek_db(args) or _load_for_console(args)[1]
+    db_path = _console_db(args)
     from console.app import make_app
 
     app = make_app(config_path=getattr(args, "config", None), db_path=db_path,
@@ -79,15 +81,15 @@ def open_console(args) -> int:
 
 
 @operator_errors
-def _load_for_console(args) -> tuple["Config", Path]:
-    return load(args)
+def _console_db(args) -> Path:
+    return _peek_db(args) or load(args)[1]
 
 
 def _peek_db(args) -> Path | None:
     """The database path without validating the config (pydantic is off the first-paint path;
     the console validates right after its first frame). None: let full validation explain."""
     if getattr(args, "db", None):
-        return Path(args.db)
+        return sqlite_path(args.db)
     path = getattr(args, "config", None)
     if path is None:
         if not Path("config.yaml").exists():
@@ -107,7 +109,10 @@ def _peek_db(args) -> Path | None:
             from graphs.storage.db import DEFAULT_DB
 
             return Path(DEFAULT_DB)
-        return Path(storage["db"]) if isinstance(storage["db"], str) and storage["db"] else None
+        return sqlite_path(storage["db"], origin="storage.db") \
+            if isinstance(storage["db"], str) and storage["db"] else None
+    except DatabaseError:
+        raise
     except Exception:  # unreadable or not YAML: the full load says what is wrong
         return None
 
@@ -115,11 +120,21 @@ def _peek_db(args) -> Path | None:
 # -- reading ----------------------------------------------------------------------------------
 
 
+def warn_legacy(db_path: Path) -> None:
+    """Reading an old-format file works; say once (stderr) how to make it readable elsewhere."""
+    from graphs.storage.checkpoint import legacy_notice
+
+    notice = legacy_notice(db_path)
+    if notice:
+        print(f"cmo: note: {notice}", file=sys.stderr)
+
+
 @operator_errors
 def cmd_threads(args) -> int:
     from graphs.storage.registry import list_threads
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     rows = list_threads(db_path)
     if args.json:
         emit_json([row.to_json() for row in rows])
@@ -127,14 +142,15 @@ def cmd_threads(args) -> int:
     if not rows:
         print(f"no threads in {db_path}")
         return 0
-    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':12} {'UPDATED':20} COUNTS")
+    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':12} {'STEP':>5} {'UPDATED':20} COUNTS")
     for row in rows:
         counts = " ".join(f"{k}={v}" for k, v in row.counts.items()
                           if k in ("repos", "candidates", "leads", "to_send", "sent", "messages",
                                    "errors") and v)
         badge = (" [sandbox]" if row.sandbox else "") + (" [offline]" if row.offline else "")
-        print(f"{clean_text(row.thread_id, 32):32} {row.graph:9} {row.status:11} "
-              f"{clean_text(row.stage, 12):12} {row.updated_at:20} {counts}{badge}")
+        step = "" if row.step is None else row.step
+        print(f"{clean_text(row.thread_id, 32):32} {clean_text(row.graph, 9):9} {row.status:11} "
+              f"{clean_text(row.stage, 12):12} {step:>5} {row.updated_at:20} {counts}{badge}")
     return 0
 
 
@@ -143,6 +159,7 @@ def cmd_history(args) -> int:
     from graphs.storage.inspect import history_page
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     page = history_page(db_path, args.thread, limit=args.limit, before=args.before)
     if not page and not args.before:
         raise CliError(f"no checkpoints for thread {args.thread} in {db_path}")
@@ -163,6 +180,7 @@ def cmd_show(args) -> int:
     from graphs.storage.inspect import thread_state
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     state = thread_state(db_path, args.thread, args.checkpoint)
     if state is None:
         raise CliError(f"no state for thread {args.thread}"
@@ -172,10 +190,40 @@ def cmd_show(args) -> int:
         if args.field not in values:
             raise CliError(f"no field {args.field!r}; fields: {', '.join(sorted(values))}")
         values = {args.field: values[args.field]}
-    payload = {"thread_id": state.thread_id, "checkpoint_id": state.checkpoint_id,
+    payload = {"thread_id": state.thread_id, "graph": _graph_of_state(db_path, state),
+               "checkpoint_id": state.checkpoint_id, "step": state.metadata.get("step"),
                "created_at": state.created_at, "next": list(state.next),
-               "interrupted": bool(state.interrupts), "values": values}
+               "interrupted": bool(state.interrupts), "interrupts": state.interrupts,
+               "values": values}
     emit_json(payload)
+    return 0
+
+
+def _graph_of_state(db_path: Path, state) -> str:
+    """The recorded graph: registry row first, then checkpoint metadata, else `unknown`."""
+    from graphs.storage.observed import UNKNOWN_GRAPH, graph_from_metadata
+    from graphs.storage.registry import recorded_graph
+
+    return recorded_graph(db_path, state.thread_id) or graph_from_metadata(state.metadata) \
+        or UNKNOWN_GRAPH
+
+
+@operator_errors
+def cmd_db(args) -> int:
+    """`cmo db upgrade`: rewrite a file from cmo's old private format into the stock one."""
+    from graphs.storage.upgrade import upgrade
+
+    db_path = reading_db(args)
+    result = upgrade(db_path)
+    if args.json:
+        emit_json({"db": str(db_path), **result})
+    elif result["upgraded"]:
+        print(f"cmo db upgrade: {db_path}: rewrote {result['checkpoints']} checkpoints and "
+              f"{result['writes']} writes from cmo's old private format into the stock LangGraph "
+              f"format; dropped {result['blobs']} cmo_blobs rows. Stock LangGraph tools can "
+              "read the file now.")
+    else:
+        print(f"cmo db upgrade: {db_path} is already in the stock LangGraph format; nothing to do")
     return 0
 
 

@@ -126,6 +126,7 @@ def cmd_resume(args) -> int:
     row = get_thread(db_path, args.thread)
     if row is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
+    _refuse_unknown_graph(row, "resumed")
     thread_id = args.thread
     if args.checkpoint or args.fork_to:
         # A fork is a new thread: the original's history stays exactly as it was.
@@ -176,7 +177,12 @@ def cmd_approve(args) -> int:
     from graphs.approval import review as rv
     from graphs.approval import submit as sb
 
+    from graphs.storage.registry import get_thread
+
     cfg, db_path = load(args)
+    row = get_thread(db_path, args.thread)
+    if row is not None:
+        _refuse_unknown_graph(row, "approved", only=("cmo",))
     pending = sb.load_pending(db_path, args.thread, cfg)
     if isinstance(pending, str):
         raise CliError(pending)
@@ -212,6 +218,20 @@ def cmd_approve(args) -> int:
     except rv.AlreadySubmitted as exc:
         raise CliError(str(exc)) from None
     return code
+
+
+def _refuse_unknown_graph(row, action: str, only: tuple[str, ...] | None = None) -> None:
+    """Actions that run a graph need one cmo knows; a foreign thread is refused, not "finished".
+
+    Minimal stand-in until the run lifecycle (graphs/core/lifecycle.py) owns this predicate.
+    """
+    from graphs.core.runner import GRAPH_MODULES
+
+    allowed = only or tuple(GRAPH_MODULES)
+    if row.graph not in allowed:
+        raise CliError(f"thread {row.thread_id} belongs to graph {row.graph!r}, which cmo cannot "
+                       f"run ({' or '.join(allowed)} only); it cannot be {action} here. It can "
+                       "still be read: cmo show / history")
 
 
 def _operator() -> str:

@@ -66,6 +66,16 @@ async def settle(pilot, app) -> None:
     await pilot.pause()
 
 
+async def until_confirm(pilot, app) -> None:
+    """Wait (bounded, by frames not seconds) until a confirmation dialog is on top: on a busy
+    machine push_screen lands a few frames after the key that asked for it."""
+    for _ in range(200):
+        if type(app.screen).__name__ == "ConfirmScreen":
+            return
+        await pilot.pause()
+    raise AssertionError(f"no confirmation dialog; the screen is {app.screen!r}")
+
+
 def editor_of(app) -> ConfigEditor:
     return next(s for s in app.screen_stack if isinstance(s, ConfigEditor))
 
@@ -140,17 +150,18 @@ async def test_external_change_keep_mine_never_overwrites_silently(config_path):
         config_path.write_text(theirs)
         # Saving before the check noticed anything: refused, theirs stays.
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_confirm(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
         assert config_path.read_text() == theirs
         # The conflict dialog comes up; keep mine, then a deliberate save replaces theirs.
+        await until_confirm(pilot, app)
         assert "changed by someone else" in str(app.screen.query_one("#confirm-message").render())
         await pilot.press("n")
         await settle(pilot, app)
         assert "Keeping your version" in str(editor.query_one("#ce-banner", Static).render())
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_confirm(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
     assert config_path.read_text() == mine
