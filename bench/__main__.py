@@ -30,6 +30,7 @@ BENCHMARKS = {
     "overhead": "run throughput with the console attached vs headless",
     "responsiveness": "key press -> screen updated while a run streams 500 updates/s",
     "github": "API calls per lead and enrichment time, GraphQL and REST, 100 ms/call",
+    "server": "LangGraph Server vs local: run started elsewhere -> listed, CLI, console paint",
 }
 TIMEOUT = 300
 

@@ -32,9 +32,14 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
                         help="SQLite database (default: storage.db from the config)")
     parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="machine-readable output")
+    parser.add_argument("--server", metavar="URL", default=default,
+                        help="a LangGraph Server to work on instead of the database "
+                             "(default: server.url from the config)")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from graphs.core import specs  # the known graphs (imports no langgraph)
+
     parser = argparse.ArgumentParser(
         prog="cmo", description="Operator console for the CMO outbound and marketing-team graphs. "
         "Without a command, opens the terminal console.")
@@ -47,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         return child
 
     run = command("run", "start (or continue) a run; stops at the approval step or the end")
-    run.add_argument("graph", choices=["cmo", "marketing"])
+    run.add_argument("graph", choices=specs.names())
     run.add_argument("--goal", required=True, help="what the run should achieve")
     run.add_argument("--thread", metavar="ID", help="thread id (default: a new one)")
     run.add_argument("--icp-json", metavar="JSON", help="ICP overrides as a JSON object")
@@ -83,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", default=None, help="who decided (default: $USER)")
     approve.add_argument("--quiet", action="store_true")
 
-    resume = command("resume", "continue a stopped or crashed thread from its newest checkpoint")
+    resume = command("resume", "continue a stopped, crashed or failed thread from its newest "
+                     "checkpoint")
     resume.add_argument("thread")
     resume.add_argument("--checkpoint", metavar="ID",
                         help="fork: continue from this checkpoint in a new thread (the original stays)")
@@ -122,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     from console import cli_commands as commands
 
     try:
+        from console.cli_remote import dispatch_remote, remote_url
+
+        url = remote_url(args)
+        if url:  # on a LangGraph Server: its own dispatch (console/cli_remote.py)
+            return dispatch_remote(args, url)
         if args.command is None:
             return commands.open_console(args)
         handler = getattr(commands, f"cmd_{args.command}")

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from console.cli import EXIT_CONFIG, EXIT_DATABASE, EXIT_REFUSED, CliError
+from console.cli import EXIT_CONFIG, EXIT_DATABASE, EXIT_REFUSED, EXIT_USAGE, CliError
 from graphs.core.config_errors import ConfigError
 
 if TYPE_CHECKING:
@@ -23,12 +23,15 @@ def operator_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from graphs.core.specs import UnknownGraph
         from graphs.storage.registry import RunRefused, ThreadBusy
 
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
             raise CliError(exc.render(), EXIT_CONFIG) from None
+        except UnknownGraph as exc:  # a usage mistake: the thread is not one cmo can run
+            raise CliError(str(exc), EXIT_USAGE) from None
         except DatabaseError as exc:
             raise CliError(str(exc), EXIT_DATABASE) from None
         except (RunRefused, ThreadBusy) as exc:

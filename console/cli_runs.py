@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.cli import EXIT_CONFIG, CliError
 from console.cli_commands import emit_json, load, operator_errors
+from graphs.core import specs
 from graphs.core.text import clean_text
 
 if TYPE_CHECKING:
@@ -80,11 +81,11 @@ def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs:
         print(f"thread {outcome.thread_id}: {outcome.status}"
               f" (stage {summary.get('stage', '?')})")
         trail = summary.get("routing_trail")
-        if kind == "marketing" and trail:
+        if isinstance(trail, list) and trail:
             print("  route: " + " -> ".join(clean_text(str(step), 40) for step in trail))
             if summary.get("finish_reason"):
                 print(f"  finished: {clean_text(str(summary['finish_reason']), 200)}")
-        if outcome.status == "interrupted" and kind == "cmo":
+        if outcome.status == "interrupted" and specs.require(kind).approval:
             print(f"  awaiting approval: review with `cmo` or answer with "
                   f"`cmo approve {outcome.thread_id} --all`")
     return 0 if outcome.status in ("interrupted", "done") else 1
@@ -120,13 +121,18 @@ def apply_icp_overrides(cfg: "Config", overrides: dict) -> "Config":
 
 @operator_errors
 def cmd_resume(args) -> int:
+    from dataclasses import replace
+
+    from graphs.core import lifecycle
     from graphs.storage.registry import get_thread
 
     cfg, db_path = load(args)
+    # The graph the thread recorded (never its id): unknown graphs are refused (exit 2).
+    spec = lifecycle.runnable_spec(db_path, args.thread)
     row = get_thread(db_path, args.thread)
     if row is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
-    _refuse_unknown_graph(row, "resumed")
+    row = replace(row, graph=spec.name)
     thread_id = args.thread
     if args.checkpoint or args.fork_to:
         # A fork is a new thread: the original's history stays exactly as it was.
@@ -142,28 +148,33 @@ def cmd_resume(args) -> int:
         line = (f"forked {args.thread} at {checkpoint} into {thread_id}" if made else
                 f"fork of {args.thread} at {checkpoint} exists: continuing {thread_id}")
         print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
-    elif row.graph == "cmo":
-        # An approval that was submitted but whose run died before it checkpointed: answer it
-        # with the stored decision instead of asking again.
-        answer = _submitted_answer(db_path, thread_id)
-        if answer is not None:
-            return _run(args, row.graph, thread_id, resume=answer)
+    else:
+        if spec.approval:
+            # An approval that was submitted but whose run died before it checkpointed: answer
+            # it with the stored decision instead of asking again.
+            answer = _submitted_answer(db_path, thread_id, spec.name)
+            if answer is not None:
+                return _run(args, spec.name, thread_id, resume=answer)
         # A finished run with drafts queued over an earlier day's cap: send today's share.
         from graphs.cmo.queued import queued_drafts, reopen_for_queued
 
-        queued = queued_drafts(db_path, thread_id, cfg.execution.mode)
+        queued = queued_drafts(db_path, thread_id, cfg.execution.mode) if spec.approval else []
         if queued and reopen_for_queued(db_path, thread_id):
             if not args.json:
                 print(f"{len(queued)} queued drafts of {thread_id}: sending today's share "
                       f"(due {min(q['due'] for q in queued)} ...)", file=sys.stderr)
-    return _run(args, row.graph, thread_id)
+        else:
+            refusal = lifecycle.resume_refusal(row)
+            if refusal:
+                raise CliError(refusal)
+    return _run(args, spec.name, thread_id)
 
 
-def _submitted_answer(db_path: Path, thread_id: str) -> Any:
+def _submitted_answer(db_path: Path, thread_id: str, graph: str) -> Any:
     from graphs.approval import review as rv
     from graphs.storage.inspect import thread_state
 
-    state = thread_state(db_path, thread_id)
+    state = thread_state(db_path, thread_id, graph=graph)
     if state is None or not state.interrupts:
         return None
     submission = rv.get_submission(db_path, thread_id, state.interrupts[0]["id"])
@@ -174,15 +185,26 @@ def _submitted_answer(db_path: Path, thread_id: str) -> Any:
 def cmd_approve(args) -> int:
     """Answer an approval through the one submit path (graphs/approval/submit.py): the same
     gates, explicit-decision rules and plan as the console's approval screen."""
+    from dataclasses import replace
+
     from graphs.approval import review as rv
     from graphs.approval import submit as sb
 
+    from graphs.core import lifecycle
+    from graphs.storage.inspect import thread_state
     from graphs.storage.registry import get_thread
 
     cfg, db_path = load(args)
+    spec = lifecycle.runnable_spec(db_path, args.thread)  # unknown graphs: refused, exit 2
+    if not spec.approval:
+        raise CliError(f"thread {args.thread} is a {spec.name} run; it has no approval step")
+    state = thread_state(db_path, args.thread, graph=spec.name)
+    if state is None:
+        raise CliError(f"no thread {args.thread} in {db_path}")
     row = get_thread(db_path, args.thread)
-    if row is not None:
-        _refuse_unknown_graph(row, "approved", only=("cmo",))
+    refusal = lifecycle.approve_refusal(row and replace(row, graph=spec.name), state)
+    if refusal or not state.interrupts:
+        raise CliError(refusal or f"thread {args.thread} is not waiting for approval")
     pending = sb.load_pending(db_path, args.thread, cfg)
     if isinstance(pending, str):
         raise CliError(pending)
@@ -205,7 +227,7 @@ def cmd_approve(args) -> int:
         if not args.json and not getattr(args, "quiet", False):
             for line in plan_lines:
                 print(line)
-        return _run(args, "cmo", args.thread, resume=value)
+        return _run(args, spec.name, args.thread, resume=value)
 
     try:
         plan, _ = sb.check_answer(pending, answer)
@@ -219,19 +241,6 @@ def cmd_approve(args) -> int:
         raise CliError(str(exc)) from None
     return code
 
-
-def _refuse_unknown_graph(row, action: str, only: tuple[str, ...] | None = None) -> None:
-    """Actions that run a graph need one cmo knows; a foreign thread is refused, not "finished".
-
-    Minimal stand-in until the run lifecycle (graphs/core/lifecycle.py) owns this predicate.
-    """
-    from graphs.core.runner import GRAPH_MODULES
-
-    allowed = only or tuple(GRAPH_MODULES)
-    if row.graph not in allowed:
-        raise CliError(f"thread {row.thread_id} belongs to graph {row.graph!r}, which cmo cannot "
-                       f"run ({' or '.join(allowed)} only); it cannot be {action} here. It can "
-                       "still be read: cmo show / history")
 
 
 def _operator() -> str:

@@ -30,6 +30,7 @@ class LaunchResult:
 
     thread_id: str
     graph: str
+    action: str = "run"  # graphs.core.launch.Action: run, follow_up, resume, fork, approve
 
 
 class RunLaunched(Message):

@@ -69,8 +69,11 @@ async def settle(pilot, app) -> None:
 async def until_confirm(pilot, app) -> None:
     """Wait (bounded, by frames not seconds) until a confirmation dialog is on top: on a busy
     machine push_screen lands a few frames after the key that asked for it."""
-    for _ in range(200):
-        if type(app.screen).__name__ == "ConfirmScreen":
+    for _ in range(400):
+        screen = app.screen
+        # Mounted and focused (its on_mount focuses Cancel): only then does it take keys.
+        if type(screen).__name__ == "ConfirmScreen" and screen.is_mounted and screen.focused:
+            await pilot.pause()
             return
         await pilot.pause()
     raise AssertionError(f"no confirmation dialog; the screen is {app.screen!r}")
@@ -139,7 +142,10 @@ async def test_external_change_offers_reload(config_path):
     assert config_path.read_text() == theirs
 
 
-async def test_external_change_keep_mine_never_overwrites_silently(config_path):
+async def test_external_change_keep_mine_never_overwrites_silently(config_path, monkeypatch):
+    # Only the save path may notice the change here: the once-a-second disk check would race it
+    # on a busy machine (then the conflict dialog comes first and the keys answer the wrong one).
+    monkeypatch.setattr("console.screens.config_editor.DISK_CHECK_SECONDS", 3600.0)
     app = HostApp(config_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
@@ -178,11 +184,12 @@ def interrupted(config_path):
 async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupted, monkeypatch):
     spawned: list[str] = []
 
-    def fake_spawn_resume(thread_id, *, config_path, db_path, checkpoint_id=None, new_thread=None):
+    def fake_child(args, *, thread_id, graph, request, stdin_data=None):
+        assert args[:2] == ["resume", thread_id]
         spawned.append(thread_id)
-        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(db_path).parent / "log")
+        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(request.db_path).parent / "log")
 
-    monkeypatch.setattr("graphs.core.launch.spawn_resume", fake_spawn_resume)
+    monkeypatch.setattr("graphs.core.launch.spawn_child", fake_child)
     db = interrupted.storage.db
     app = HostApp(config_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -216,7 +223,7 @@ async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupt
 
 async def test_a_preselected_run_skips_the_picker_and_unchanged_settings_ask_nothing(
         config_path, interrupted, monkeypatch):
-    monkeypatch.setattr("graphs.core.launch.spawn_resume", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr("graphs.core.launch.spawn_child", lambda *a, **k: (_ for _ in ()).throw(
         AssertionError("nothing to resume")))
     app = HostApp(config_path, thread_id=THREAD)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -122,12 +122,13 @@ def test_threads_show_and_history_tell_the_truth_and_write_nothing(foreign_db, c
 def test_resume_and_approve_of_an_unknown_graph_are_refused(foreign_db, capsys, monkeypatch,
                                                              tmp_path):
     monkeypatch.chdir(tmp_path)
+    # The refusal is the run lifecycle's (graphs.core.specs.UnknownGraph): exit 2, graph named.
     code, out, err = _cli(capsys, "resume", "t-waiting", "--db", str(foreign_db))
-    assert code == 4 and "graph 'tickets'" in err and "cannot be resumed" in err, err
+    assert code == 2 and "(graph: tickets)" in err and "not run it" in err, err
     code, out, err = _cli(capsys, "approve", "t-waiting", "--all", "--db", str(foreign_db))
-    assert code == 4 and "cannot be approved" in err, err
+    assert code == 2 and "(graph: tickets)" in err, err
     code, out, err = _cli(capsys, "resume", "t-done", "--db", str(foreign_db))
-    assert code == 4 and "graph 'unknown'" in err
+    assert code == 2 and "(graph: unknown)" in err
     code, out, _ = _cli(capsys, "threads", "--db", str(foreign_db), "--json")
     rows = {row["thread_id"]: row for row in json.loads(out)}
     assert rows["t-done"]["status"] == "done" and rows["t-waiting"]["status"] == "interrupted"

@@ -298,3 +298,12 @@ class CheckpointBrowser(CheckpointActions, Screen):
             self.load_page(None)
         if message.launched is not None:
             self.app.post_message(RunLaunched(message.launched))
+
+    @on(RunLaunched)
+    def _launched(self, message: RunLaunched) -> None:
+        # Not stopped: the app then opens the launched run's dashboard.
+        result = message.result
+        self.notify(f"Forked into {result.thread_id}" if result.action == "fork" else
+                    f"Resumed {result.thread_id}", markup=False)
+        self.page_before = [None]
+        self.load_page(None)

@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from graphs.core import clock
+from graphs.core import lifecycle
 from graphs.storage import registry
 
 MIN_INTERVAL = 0.1
@@ -78,7 +79,7 @@ class RunFollowScreen(Screen):
     @property
     def next_interval(self) -> float:
         """Faster while the run is running (its progress moves), the app's interval otherwise."""
-        if getattr(self.row, "status", None) == "running":
+        if lifecycle.is_live(self.row):
             return max(MIN_INTERVAL, self.poll_interval / ACTIVE_SPEEDUP)
         return self.poll_interval
 

@@ -146,6 +146,22 @@ def _row(values: tuple, now: float) -> ThreadRow:
         rate=json.loads(rate or "{}"), error=error, version=version)
 
 
+def registered_graph(db_path: str | Path, thread_id: str) -> str | None:
+    """The graph the thread's own run recorded in its registry row; None without a row."""
+    if not Path(db_path).exists():
+        return None
+    conn = dbmod.connect(db_path, readonly=True)
+    try:
+        if not dbmod.table_exists(conn, "runs"):
+            return None
+        found = conn.execute("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return found[0] if found else None
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+
+
 def list_threads(db_path: str | Path) -> list[ThreadRow]:
     """Every thread in the database, newest first (threads written by other tools included).
 
