@@ -83,8 +83,8 @@ def test_approvals_over_the_cap_are_queued_and_sent_on_later_days_exactly_once(w
     day.current += timedelta(days=1)
     assert main(["resume", thread]) == 0
     day.current += timedelta(days=1)
-    assert main(["resume", thread]) == 0  # nothing left: nothing more
-    capsys.readouterr()
+    assert main(["resume", thread]) == 4  # nothing left: refused, nothing more
+    assert "nothing left to run" in capsys.readouterr().err
     assert sorted(outbox(workdir, thread)) == sorted(chosen)
     state = thread_state("run.sqlite", thread).values
     assert state["counters"]["emails_sent"] == 5 and state["reports"]["instantly"]["queued"] == 0
