@@ -76,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     choice.add_argument("--all", action="store_true", help="approve every sendable draft")
     choice.add_argument("--approve", metavar="IDS", help="comma-separated draft ids to approve")
     choice.add_argument("--answer-file", metavar="PATH",
-                        help="an Agent Inbox answer as JSON ('-' for stdin)")
+                        help="an Agent Inbox answer or a LangChain v1 {\"decisions\": [...]} answer "
+                             "as JSON ('-' for stdin)")
+    choice.add_argument("--matching", metavar="FILTER",
+                        help="approve the pending drafts the filter matches (the console's "
+                             "language: 'icp>=70 is:clear'); explicit decisions are kept")
     approve.add_argument("--reject", metavar="IDS", default="",
                          help="comma-separated draft ids to reject")
     approve.add_argument("--reject-rest", action="store_true",
@@ -91,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fork: continue from this checkpoint in a new thread (the original stays)")
     resume.add_argument("--fork-to", metavar="THREAD", help=argparse.SUPPRESS)
     resume.add_argument("--quiet", action="store_true")
+
+    from console.cli_suppress import add_parser as add_suppress_parser
+
+    add_suppress_parser(command)
 
     prune = command("prune", "keep the newest N checkpoints per thread, then VACUUM")
     prune.add_argument("--keep", type=int, required=True, metavar="N")

@@ -291,3 +291,4 @@ def cmd_delete(args) -> int:
 
 # The commands that run graphs live in their own module; `cmo` finds every cmd_* here.
 from console.cli_runs import cmd_approve, cmd_resume, cmd_run  # noqa: E402,F401
+from console.cli_suppress import cmd_suppress  # noqa: E402,F401

@@ -136,16 +136,18 @@ def cmd_resume(args) -> int:
     thread_id = args.thread
     if args.checkpoint or args.fork_to:
         # A fork is a new thread: the original's history stays exactly as it was.
+        from graphs.cmo.forks import find_or_fork
         from graphs.storage.inspect import latest_checkpoint_id
-        from graphs.storage.maintenance import fork_thread
 
         checkpoint = args.checkpoint or latest_checkpoint_id(db_path, args.thread)
         try:
-            thread_id = fork_thread(db_path, args.thread, checkpoint, args.fork_to)
+            thread_id, made = find_or_fork(db_path, args.thread, checkpoint, args.fork_to)
         except (KeyError, ValueError) as exc:
             raise CliError(f"cannot fork {args.thread}: {exc}") from None
-        if not args.json:
-            print(f"forked {args.thread} at {checkpoint} into {thread_id}")
+        # Before any work, flushed: a run killed later still told the operator its fork's id.
+        line = (f"forked {args.thread} at {checkpoint} into {thread_id}" if made else
+                f"fork of {args.thread} at {checkpoint} exists: continuing {thread_id}")
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
     else:
         if spec.approval:
             # An approval that was submitted but whose run died before it checkpointed: answer
@@ -153,9 +155,18 @@ def cmd_resume(args) -> int:
             answer = _submitted_answer(db_path, thread_id, spec.name)
             if answer is not None:
                 return _run(args, spec.name, thread_id, resume=answer)
-        refusal = lifecycle.resume_refusal(row)
-        if refusal:
-            raise CliError(refusal)
+        # A finished run with drafts queued over an earlier day's cap: send today's share.
+        from graphs.cmo.queued import queued_drafts, reopen_for_queued
+
+        queued = queued_drafts(db_path, thread_id, cfg.execution.mode) if spec.approval else []
+        if queued and reopen_for_queued(db_path, thread_id):
+            if not args.json:
+                print(f"{len(queued)} queued drafts of {thread_id}: sending today's share "
+                      f"(due {min(q['due'] for q in queued)} ...)", file=sys.stderr)
+        else:
+            refusal = lifecycle.resume_refusal(row)
+            if refusal:
+                raise CliError(refusal)
     return _run(args, spec.name, thread_id)
 
 
@@ -172,9 +183,13 @@ def _submitted_answer(db_path: Path, thread_id: str, graph: str) -> Any:
 
 @operator_errors
 def cmd_approve(args) -> int:
+    """Answer an approval through the one submit path (graphs/approval/submit.py): the same
+    gates, explicit-decision rules and plan as the console's approval screen."""
     from dataclasses import replace
 
-    from graphs.cmo.approval import validate_answer
+    from graphs.approval import review as rv
+    from graphs.approval import submit as sb
+
     from graphs.core import lifecycle
     from graphs.storage.inspect import thread_state
     from graphs.storage.registry import get_thread
@@ -190,15 +205,42 @@ def cmd_approve(args) -> int:
     refusal = lifecycle.approve_refusal(row and replace(row, graph=spec.name), state)
     if refusal or not state.interrupts:
         raise CliError(refusal or f"thread {args.thread} is not waiting for approval")
-    requests = state.interrupts[0]["value"]
-    answer = _approval_answer(args, requests)
-    errors = validate_answer(requests, answer)
-    if errors:
+    pending = sb.load_pending(db_path, args.thread, cfg)
+    if isinstance(pending, str):
+        raise CliError(pending)
+    by = args.by or _operator()
+    if pending.review.submission is None:
+        answer = _approval_answer(args, pending, db_path, by)
+        if answer is None:
+            return 0  # decisions recorded, drafts left pending: nothing submitted yet
+    else:
+        answer = pending.review.submission.answer  # our own claim (the console's child)
+        if args.answer_file:
+            answer = _read_answer(args.answer_file)
+    missing = cfg.missing_live_secrets()
+    if missing:
+        raise CliError("live execution needs these environment variables set: "
+                       + ", ".join(missing), EXIT_CONFIG)
+    plan_lines: list[str] = []
+
+    def resume(value: Any) -> int:
+        if not args.json and not getattr(args, "quiet", False):
+            for line in plan_lines:
+                print(line)
+        return _run(args, spec.name, args.thread, resume=value)
+
+    try:
+        plan, _ = sb.check_answer(pending, answer)
+        plan_lines.extend(plan.lines())
+        _, code = sb.submit(db_path, pending, answer, by=by, resume=resume)
+    except sb.SubmitRefused as exc:
         raise CliError("answer refused, the thread stays at its approval step:\n  "
-                       + "\n  ".join(errors[:20])
-                       + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""))
-    _claim(db_path, args.thread, state.interrupts[0]["id"], args.by or _operator(), answer)
-    return _run(args, spec.name, args.thread, resume=answer)
+                       + "\n  ".join(exc.problems[:20])
+                       + (f"\n  ... and {len(exc.problems) - 20} more" if len(exc.problems) > 20 else ""))
+    except rv.AlreadySubmitted as exc:
+        raise CliError(str(exc)) from None
+    return code
+
 
 
 def _operator() -> str:
@@ -208,47 +250,81 @@ def _operator() -> str:
         return "operator"
 
 
-def _claim(db_path: Path, thread_id: str, interrupt_id: str, by: str, answer: Any) -> None:
-    """Exactly one answer per approval: the first claim wins; the same claimant (the console's
-    child process carrying the console's claim) may go on, anyone else is told who decided."""
-    from graphs.approval import review as rv
-
-    existing = rv.get_submission(db_path, thread_id, interrupt_id)
-    if existing is None:
-        try:
-            rv.claim_submission(db_path, thread_id, interrupt_id, by, answer)
-            return
-        except rv.AlreadySubmitted as exc:
-            raise CliError(str(exc)) from None
-    if existing.answer != answer or existing.submitted_by != by:
-        raise CliError(str(rv.AlreadySubmitted(existing)))
-
-
 def _ids(text: str) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-def _approval_answer(args, requests: list[dict]) -> Any:
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r} (refused: the last one would win silently)")
+        seen[key] = value
+    return seen
+
+
+def _read_answer(path: str) -> Any:
+    try:
+        raw = sys.stdin.read() if path == "-" else Path(path).read_text()
+        return json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"cannot read the answer: {exc}") from None
+
+
+def _approval_answer(args, pending, db_path: Path, by: str) -> Any:
+    """The answer to submit; None when decisions were recorded but drafts are left pending.
+
+    `--answer-file` is a complete answer and is submitted as it is. Everything else is recorded
+    in the stored review first (the same review the console shows), so a bulk choice (`--all`,
+    `--matching`) changes only drafts that are still pending: an explicit decision made in the
+    console is never overridden by a bulk one."""
+    from graphs.approval import review as rv
+    from graphs.approval import submit as sb
+
     if args.answer_file:
-        try:
-            raw = sys.stdin.read() if args.answer_file == "-" else Path(args.answer_file).read_text()
-            return json.loads(raw)
-        except (OSError, ValueError) as exc:
-            raise CliError(f"cannot read the answer: {exc}") from None
-    drafts = {}
-    for request in requests:
-        draft = request.get("action_request", {}).get("args", {})
-        drafts[draft.get("draft_id")] = request
+        return _read_answer(args.answer_file)
+    rows = {row.draft_id: row for row in pending.rows}
+    quiet = args.json or getattr(args, "quiet", False)
+
+    def record(selected: list, decision: str, bulk: bool) -> rv.Outcome:
+        outcome = rv.decide(db_path, pending.thread_id, pending.interrupt_id, selected, decision,
+                            by=by, bulk=bulk, gate_context=pending.gate_context)
+        if outcome.refused and not bulk:
+            raise CliError("refused:\n  " + "\n  ".join(
+                f"{draft_id}: {reason}" for draft_id, reason in outcome.refused.items()))
+        if not quiet:
+            verb = "approved" if decision == rv.ACCEPT else "rejected"
+            print(f"{verb} {len(outcome.changed)}; left alone {outcome.left_alone} "
+                  f"(already decided); refused {len(outcome.refused)} (blocked)", file=sys.stderr)
+        pending.review = outcome.review
+        return outcome
+
     if args.all:
-        return {draft_id: ("accept" if request.get("config", {}).get("allow_accept") else "ignore")
-                for draft_id, request in drafts.items()}
+        record(list(pending.rows), rv.ACCEPT, True)
+    elif args.matching is not None:
+        try:
+            draft_filter = rv.parse_filter(args.matching)
+        except rv.FilterError as exc:
+            raise CliError(f"--matching: {exc}", EXIT_CONFIG) from None
+        matching = [row for row in pending.rows if draft_filter.matches(row, pending.review)]
+        record(matching, rv.ACCEPT, True)
     approve, reject = _ids(args.approve), _ids(args.reject)
-    unknown = [i for i in approve + reject if i not in drafts]
+    unknown = [i for i in approve + reject if i not in rows]
     if unknown:
         raise CliError(f"unknown draft ids: {', '.join(unknown[:10])}")
-    answer = {i: "accept" for i in approve} | {i: "ignore" for i in reject}
-    undecided = [i for i in drafts if i not in answer]
-    if undecided and not args.reject_rest:
+    if approve:
+        record([rows[i] for i in approve], rv.ACCEPT, False)
+    if reject:
+        record([rows[i] for i in reject], rv.IGNORE, False)
+    undecided = [row for row in pending.rows if pending.review.state_of(row.draft_id) == rv.PENDING]
+    if undecided and args.reject_rest:
+        record(undecided, rv.IGNORE, True)
+    elif undecided and not args.all:
+        if args.matching is not None:
+            if not quiet:
+                print(f"{len(undecided)} drafts still pending: nothing submitted yet; add "
+                      "--reject-rest to submit, or finish in the console", file=sys.stderr)
+            return None
         raise CliError(f"{len(undecided)} drafts have no decision; name them with --reject or "
                        "add --reject-rest")
-    return answer | {i: "ignore" for i in undecided}
+    return sb.stored_answer(pending)

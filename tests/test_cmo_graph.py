@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
+from datetime import timedelta
 
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ from langgraph.types import Command
 
 from graphs.cmo.graph import build_graph, initial_input, make_context, summarize_state
 from graphs.cmo.ledger import Ledger
+from graphs.core import clock
 from graphs.core.config import Config
 from graphs.sandbox.handler import Fault, Sandbox
 from graphs.sandbox.server import serve
@@ -131,7 +133,8 @@ async def test_sandbox_run_to_interrupt_and_on_to_the_end(tmp_path, fake_time):
     with open(f"{cfg.execution.outbox_dir}/{thread}/outbox.jsonl", encoding="utf-8") as handle:
         assert any(json.loads(line)["subject"].startswith("Edited ") for line in handle)
     reports = state["reports"]
-    assert reports["instantly"] == {"sent": 4, "skipped": 0, "failed": 0, "dry_run": True}
+    assert reports["instantly"] == {"sent": 4, "skipped": 0, "failed": 0, "dry_run": True,
+                                    "queued": 0, "blocked": 0, "sent_elsewhere": 0}
     assert reports["export"]["total_records"] == 4
     assert state["checkpoints"] == [f"{cfg.execution.outbox_dir}/{thread}/outbox.jsonl",
                                     f"{cfg.execution.outbox_dir}/{thread}/leads.csv"]
@@ -212,13 +215,20 @@ async def test_daily_cap_is_shared_across_threads(tmp_path, fake_time):
     assert any(e["tool"] == "execute.daily_cap" and "daily cap" in e["error"] for e in state["errors"])
     assert outbox_ids(cfg, "cmo-cap-a") == approved[:3]  # claimed in review order
 
+    # Another thread approving two other people: today's cap is used up, so both are queued
+    # for tomorrow (since issue 11 they are queued with their due day, not refused).
     second = await run(cfg, "cmo-cap-b", goal="g")
-    answer, _ = decide(second.interrupts[0]["value"], approve=2)
+    requests = second.interrupts[0]["value"]
+    others = [r["action_request"]["args"]["draft_id"] for r in requests
+              if r["config"]["allow_accept"] and r["action_request"]["args"]["draft_id"] not in approved][:2]
+    answer = [{"type": "accept" if r["action_request"]["args"]["draft_id"] in others else "ignore"}
+              for r in requests]
     await run(cfg, "cmo-cap-b", resume=answer)
     state = await values_of(cfg, "cmo-cap-b")
     assert state["reports"]["instantly"]["sent"] == 0 and state["reports"]["instantly"]["skipped"] == 2
+    assert len(state["reports"]["skipped"]["queued"]) == 2
     with Ledger(cfg.storage.db) as ledger:
-        assert {r["detail"] for r in ledger.rows("cmo-cap-b")} == {"daily cap"}
+        assert {r["detail"] for r in ledger.rows("cmo-cap-b")} == {"queued for " + (clock.now().date() + timedelta(days=1)).isoformat()}
 
 
 async def test_max_steps_stops_the_run_without_sending(tmp_path, fake_time):
@@ -260,7 +270,8 @@ async def test_live_mode_reaches_each_vendor_exactly_once(tmp_path, fake_time):
         assert vendor_view() == (emails, emails, len(follow_ups))
         assert all(lead["campaign_id"] == "camp-1" for lead in sandbox.instantly_leads)
         reports = state["reports"]
-        assert reports["instantly"] == {"sent": 6, "skipped": 0, "failed": 0, "dry_run": False}
+        assert reports["instantly"] == {"sent": 6, "skipped": 0, "failed": 0, "dry_run": False,
+                                    "queued": 0, "blocked": 0, "sent_elsewhere": 0}
         assert reports["attio"] == {"created": 6, "updated": 0, "errors": 0}
         assert reports["linear"]["issues_created"] == len(follow_ups)
         assert state["counters"]["instantly_api_calls"] == 1
@@ -286,7 +297,7 @@ async def test_live_mode_reaches_each_vendor_exactly_once(tmp_path, fake_time):
         assert state["reports"]["instantly"]["sent"] == 6
         assert state["reports"]["linear"]["issues_created"] == len(follow_ups)
         expected_ids = {str(uuid.uuid5(uuid.UUID("5d0f3b8e-9a7c-4c1e-8f3a-2b6d9e1c4a70"),
-                                       f"{thread}:{i}")) for i in follow_ups}
+                                       f"follow-up:{i}")) for i in follow_ups}
         assert set(sandbox.linear_issues) == expected_ids
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from graphs.core import clock
-from graphs.cmo.ledger import DAILY_CAP, Ledger
+from graphs.cmo.ledger import QUEUED, Ledger
 
 
 def items(*ids):
@@ -37,7 +37,8 @@ def test_daily_cap_spans_threads_and_resets_the_next_day(tmp_path):
         assert [c.outcome for c in ledger.claim_many("t1", "outbox", items("a", "b"), 3)] == ["new", "new"]
         second = ledger.claim_many("t2", "instantly", items("c", "d"), 3)
         assert [c.outcome for c in second] == ["new", "capped"]
-        assert ledger.rows("t2", "instantly", statuses=("skipped",))[0]["detail"] == DAILY_CAP
+        # over the cap: queued for the next UTC day, not refused
+        assert ledger.rows("t2", "instantly", statuses=("skipped",))[0]["detail"] == QUEUED + "2026-02-02"
         assert ledger.sent_today() == 3
         # uncapped services ignore the cap
         assert ledger.claim_many("t2", "linear", items("x"), 3)[0].outcome == "new"

@@ -53,7 +53,7 @@ async def test_template_drafts_for_every_lead_with_safe_placeholders():
     assert ada["body"] == "Hi Ada {login} Lovelace at acme, The cmo team"  # data never re-parsed
     assert ada["meta"] == {"prospect_id": "ada", "icp_score": 90, "sequence_id": "seq-default",
                            "priority": "high", "sendable": True, "name": "Ada {login} Lovelace",
-                           "from_repo": "o/r"}
+                           "from_repo": "o/r", "email_source": "unknown", "email_read_at": ""}
     assert bob["meta"]["sendable"] is False and bob["meta"]["unsendable_reason"] == "no public email"
     assert bob["email"] == "" and bob["subject"] == "bob / o/s"
     assert ada["draft_id"] != bob["draft_id"]

@@ -108,3 +108,55 @@ def test_a_missing_file_reads_as_defaults_and_is_created_without_backup(tmp_path
 def test_diff_shows_the_changed_lines():
     diff = config_diff(ORIGINAL, ORIGINAL.replace("100", "250"))
     assert "-  max_repos: 100" in diff and "+  max_repos: 250" in diff
+
+
+# -- compliance (issue 11) ------------------------------------------------------------------------
+
+LIVE = """
+execution:
+  mode: live
+  instantly: {campaign_id: camp-1}
+  linear: {team_id: team-1}
+"""
+
+
+@pytest.mark.parametrize("extra, key", [
+    ("compliance: {require_postal_address: true}\n", "compliance.postal_address"),
+    ("compliance: {require_postal_address: true, postal_address: '1 Main St'}\n", "personalize.body"),
+    ("compliance: {require_unsubscribe: true, unsubscribe_text: ''}\n", "compliance.unsubscribe_text"),
+    ("compliance: {require_unsubscribe: true}\n", "personalize.body"),
+])
+def test_live_mode_with_a_compliance_requirement_unmet_is_refused_with_the_key(tmp_path, capsys,
+                                                                                extra, key):
+    from console.cli import main
+
+    path = tmp_path / "config.yaml"
+    path.write_text(LIVE + extra)
+    assert main(["config", "validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert key in err and "Traceback" not in err
+    # the same settings in a dry run are fine: the gates block the drafts instead
+    path.write_text(extra)
+    assert main(["config", "validate", str(path)]) == 0
+
+
+def test_live_mode_with_compliance_met_is_valid(tmp_path):
+    from graphs.core.config import parse_config
+
+    cfg = parse_config(LIVE + """
+compliance: {require_postal_address: true, postal_address: "1 Main St", require_unsubscribe: true}
+personalize:
+  body: "Hi {first_name}\\n\\n{unsubscribe}\\n{postal_address}\\n"
+""")
+    assert cfg.compliance.require_unsubscribe and cfg.live_compliance_problem() is None
+
+
+def test_bundled_config_renders_the_unsubscribe_footer():
+    from pathlib import Path
+
+    from graphs.cmo.drafts import render_template, template_values
+    from graphs.core.config import load_config
+
+    cfg = load_config(Path(__file__).parent.parent / "config.yaml")
+    body = render_template(cfg.personalize.body, template_values({"login": "ann"}, "me", cfg.compliance))
+    assert cfg.compliance.unsubscribe_text in body

@@ -122,9 +122,12 @@ async def test_opens_with_table_preview_and_summary(db):
         table = screen.query_one("#drafts", DataTable)
         assert table.row_count == 6
         assert [str(c.label) for c in table.columns.values()] == [
-            "decision", "recipient", "name", "company", "icp", "prio", "subject"]
-        assert "pending 6" in text_of(screen, "#summary")
-        assert "today 0/4 go out (cap 4)" in text_of(screen, "#summary")
+            "decision", "gate", "recipient", "name", "company", "icp", "prio", "subject"]
+        # pending counts only drafts that can be approved (issue 14); the blocked one apart
+        assert "pending 5 (+1 blocked)" in text_of(screen, "#summary")
+        assert "now 0" in text_of(screen, "#summary")
+        assert "cap 4/day, 0 used today" in text_of(screen, "#title")
+        assert "From: not recorded" in text_of(screen, "#preview")  # provenance (none in this batch)
         assert cursor_id(screen) == "d0"
         assert "Subject: Subject 0" in text_of(screen, "#preview")
 
@@ -138,8 +141,8 @@ async def test_approve_and_reject_keys_save_at_once_and_move_down(db, interrupt_
         await pilot.press("r")
         assert stored(db, interrupt_id)["d1"] == rv.IGNORE
         summary = text_of(screen, "#summary")
-        assert "approved 1" in summary and "rejected 1" in summary and "pending 4" in summary
-        assert "today 1/4 go out" in summary
+        assert "approved 1" in summary and "rejected 1" in summary and "pending 3" in summary
+        assert "now 1" in summary
         row = screen.query_one("#drafts", DataTable).get_row("d0")
         assert row[0].plain == "✓ approve"
 
@@ -149,25 +152,54 @@ async def test_unsendable_draft_is_refused_with_the_reason(db, interrupt_id):
         screen = await opened(pilot)
         await pilot.press("down", "down")
         assert cursor_id(screen) == "d2"
-        assert "cannot be sent: no public email" in text_of(screen, "#preview")
+        assert "⊘ blocked: no_address: no public email" in text_of(screen, "#preview")
+        assert screen.query_one("#drafts", DataTable).get_row("d2")[1].plain == "⊘ noaddr"
         await pilot.press("a")
-        assert "Dev 2: cannot be sent: no public email" in text_of(screen, "#message")
+        assert "Dev 2: blocked by no_address: no public email" in text_of(screen, "#message")
         await pilot.press("up")  # `a` did not move on: stay on the refused row
         await pilot.press("down", "e")
         assert not isinstance(pilot.app.screen, DraftEditor)
         assert stored(db, interrupt_id)["d2"] == rv.PENDING
 
 
-async def test_cap_refuses_approvals_beyond_todays_slots(db, interrupt_id):
+async def test_approvals_over_todays_cap_are_queued_not_refused(db, interrupt_id, spawned):
+    # Since issue 11 the cap refuses nothing: what does not fit today is queued for later days.
     with Ledger(db) as ledger:  # another thread already sent 2 of today's 4
         ledger.claim_many("other-thread", "instantly", [("x1", "a@x.co", {}), ("x2", "b@x.co", {})], 10)
     async with HostApp(db).run_test(size=(100, 30)) as pilot:
         screen = await opened(pilot)
         await pilot.press("a", "a")
         await pilot.press("down", "a")  # d3: the third approval
-        assert "over today's cap (0 left)" in text_of(screen, "#message")
         assert stored(db, interrupt_id) == {"d0": "accept", "d1": "accept", "d2": "pending",
+                                            "d3": "accept", "d4": "pending", "d5": "pending"}
+        assert "now 2 · queued 1" in text_of(screen, "#summary")
+        await pilot.press("s")
+        message = str(pilot.app.screen.query_one("#confirm-message", Static).render())
+        assert "2 emails go out now" in message and "1 queued for later days" in message
+
+
+async def test_bulk_approve_after_reject_keeps_the_rejections(db, interrupt_id):
+    async with HostApp(db).run_test(size=(100, 30)) as pilot:
+        screen = await opened(pilot)
+        await pilot.press("r", "r")  # d0 and d1 rejected explicitly
+        await pilot.press("slash", *"icp>=70", "enter")
+        await pilot.press("A")
+        assert stored(db, interrupt_id) == {"d0": "ignore", "d1": "ignore", "d2": "pending",
                                             "d3": "pending", "d4": "pending", "d5": "pending"}
+        message = text_of(screen, "#message")
+        assert "Approved 0 pending matching drafts; left 2 already decided alone" in message
+        assert "refused 1 blocked by no_address" in message
+
+
+async def test_submitting_zero_approvals_says_everything_is_rejected(db, spawned):
+    async with HostApp(db).run_test(size=(100, 30)) as pilot:
+        await opened(pilot)
+        await pilot.press("r", "s")
+        confirm = pilot.app.screen
+        assert isinstance(confirm, ConfirmScreen)
+        message = str(confirm.query_one("#confirm-message", Static).render())
+        assert "Nothing is approved: all 6 drafts will be rejected and nothing is sent" in message
+        assert "cannot be unsent" not in message
 
 
 async def test_filter_then_approve_and_reject_all_matching(db, interrupt_id):
@@ -183,14 +215,16 @@ async def test_filter_then_approve_and_reject_all_matching(db, interrupt_id):
         await pilot.press("A")
         assert stored(db, interrupt_id) == {"d0": "accept", "d1": "accept", "d2": "pending",
                                             "d3": "accept", "d4": "pending", "d5": "pending"}
-        assert "Approved 3 matching drafts; refused 1 cannot be sent: no public email" \
+        assert "Approved 3 pending matching drafts; refused 1 blocked by no_address: no public email" \
             in text_of(screen, "#message")
         await pilot.press("escape")  # clears the filter, stays on the screen
         assert len(screen.shown_rows) == 6 and isinstance(pilot.app.screen, ApprovalScreen)
         await pilot.press("slash", *"company:globex", "enter")
-        await pilot.press("R")
-        assert stored(db, interrupt_id) == {"d0": "ignore", "d1": "accept", "d2": "ignore",
+        await pilot.press("R")  # a bulk reject leaves the approved d0 alone (issue 11)
+        assert stored(db, interrupt_id) == {"d0": "accept", "d1": "accept", "d2": "ignore",
                                             "d3": "accept", "d4": "ignore", "d5": "pending"}
+        assert "Rejected 2 pending matching drafts; left 1 already decided alone" \
+            in text_of(screen, "#message")
 
 
 async def test_bad_filter_is_explained_and_kept_open(db):
@@ -260,7 +294,7 @@ async def test_hostile_text_is_shown_literally(db):
         preview = text_of(screen, "#preview")
         assert "[@click=app.quit]click me[/]" in preview and "[reverse]inverted" in preview
         assert "\x1b" not in preview and "link" in preview
-        assert screen.query_one("#drafts", DataTable).get_row("d1")[2].plain == "[/x]Mallory"
+        assert screen.query_one("#drafts", DataTable).get_row("d1")[3].plain == "[/x]Mallory"
         await pilot.press("e")
         body = pilot.app.screen.query_one("#body", TextArea).text
         assert "\x1b" not in body and "[@click=app.quit]" in body
@@ -277,9 +311,10 @@ async def test_submit_asks_then_resumes_once_and_shows_the_run(db, interrupt_id,
         confirm = pilot.app.screen
         assert isinstance(confirm, ConfirmScreen)
         message = str(confirm.query_one("#confirm-message", Static).render())
-        assert "2 emails go out now" in message and "approved 1, edited 1" in message
-        assert "rejected 1" in message and "pending 3 (not sent" in message
-        assert "dry run" in message and "2 left after this batch" in message
+        assert "2 emails go out now" in message and "dry run" in message
+        assert "1 rejected, 3 pending (treated as rejected)" in message
+        assert "Today's cap 4; 0 already used today" in message
+        assert screen.plan.now == ["d0", "d3"] and screen.plan.queued == []
         await pilot.press("n")
         assert pilot.app.screen is screen and spawned == []
         assert rv.get_submission(db, THREAD, interrupt_id) is None
@@ -304,15 +339,24 @@ async def test_enter_on_the_confirmation_cancels_by_default(db, interrupt_id, sp
         assert "Not submitted" in text_of(screen, "#message")
 
 
-async def test_submit_is_refused_when_today_filled_up_meanwhile(db, spawned):
+async def test_submit_rechecks_the_cap_and_the_gates_meanwhile(db, spawned):
+    from graphs.approval import suppression
+
     async with HostApp(db).run_test(size=(100, 30)) as pilot:
         screen = await opened(pilot)
         await pilot.press("a", "a")
         with Ledger(db) as ledger:  # another run sent 3 of today's 4 in the meantime
             ledger.claim_many("other", "outbox", [(f"x{i}", f"{i}@x.co", {}) for i in range(3)], 10)
         await pilot.press("s")
+        message = str(pilot.app.screen.query_one("#confirm-message", Static).render())
+        assert "1 email goes out now" in message and "1 queued for later days" in message
+        await pilot.press("n")
+        # dev1 opts out meanwhile: the approved draft is now blocked, the submit refused
+        suppression.add(db, ["dev1@example.com"], by="bob", reason="replied stop")
+        await pilot.press("s")
         assert pilot.app.screen is screen and spawned == []
-        assert "cannot submit: 2 drafts approved but only 1 can go out today" in text_of(screen, "#message")
+        assert "blocked by suppressed: dev1@example.com" in text_of(screen, "#message")
+        assert screen.query_one("#drafts", DataTable).get_row("d1")[1].plain.startswith("⊘ suppr")
 
 
 async def test_restart_restores_a_half_done_review(db, interrupt_id):
@@ -326,7 +370,7 @@ async def test_restart_restores_a_half_done_review(db, interrupt_id):
         assert marks == ["✓ approve", "· pending", "⊘ no send", "✎ edited", "✗ reject", "· pending"]
         assert cursor_id(screen) == "d1"  # the first draft still to decide
         summary = text_of(screen, "#summary")
-        assert "approved 1 · edited 1 · rejected 1 · pending 3" in summary
+        assert "approved 1 · edited 1 · rejected 1 · pending 2 (+1 blocked)" in summary
         await pilot.press("down", "down")
         assert "Hello Body 3" in text_of(screen, "#preview")
 

@@ -125,12 +125,11 @@ def decide_review(db: Path) -> tuple[list, dict[str, dict]]:
     state = thread_state(db, THREAD)
     interrupt = state.interrupts[0]
     rows = rv.draft_rows(interrupt["value"], state.values["leads"])
-    cap = rv.daily_cap(state.values)
-    rv.decide_matching(db, THREAD, interrupt["id"], rows, "icp>=40 is:sendable", "accept", by="op", cap=cap)
+    rv.decide_matching(db, THREAD, interrupt["id"], rows, "icp>=40 is:sendable", "accept", by="op")
     edited = next(row for row in rows if row.sendable)
-    rv.decide(db, THREAD, interrupt["id"], [edited], "edit", by="op", cap=cap,
+    rv.decide(db, THREAD, interrupt["id"], [edited], "edit", by="op",
               body="Edited after review.\n" + edited.body)
-    rv.decide_matching(db, THREAD, interrupt["id"], rows, "is:pending", "ignore", by="op", cap=cap)
+    rv.decide_matching(db, THREAD, interrupt["id"], rows, "is:pending", "ignore", by="op")
     review = rv.load_review(db, THREAD, interrupt["id"])
     answer = rv.build_answer(interrupt["value"], review)
     rv.claim_submission(db, THREAD, interrupt["id"], "op", answer)
@@ -185,7 +184,7 @@ def test_kill_mid_batch_then_resume_reaches_each_service_once(waiting, tmp_path,
     # An upsert whose success the killed process never recorded is repeated once on resume
     # (idempotent by email: still one person); none is repeated twice.
     assert {p["writes"] for p in sandbox.attio_people.values()} <= {1, 2}
-    expected_issues = {linear_issue_id(THREAD, d) for d, info in approved.items()
+    expected_issues = {linear_issue_id(d) for d, info in approved.items()
                        if info["score"] >= MIN_LINEAR_SCORE}
     assert set(sandbox.linear_issues) == expected_issues
 

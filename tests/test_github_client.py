@@ -4,7 +4,7 @@ import json
 
 import httpx
 
-from graphs.clients.github import USER_FIELDS, GitHubClient, build_users_query
+from graphs.clients.github import PROVENANCE_FIELDS, USER_FIELDS, GitHubClient, build_users_query
 from graphs.sandbox.data import SandboxData
 from graphs.sandbox.handler import Fault, Sandbox
 
@@ -35,7 +35,8 @@ async def test_graphql_batches_3000_users_in_30_calls(fake_time):
     assert client.calls == 30 and len(recorder.requests) == 30
     assert progress == [(100 * i, 3000) for i in range(1, 31)]
     assert [u["login"] for u in users] == humans
-    assert all(set(u) == set(USER_FIELDS) for u in users)
+    assert all(set(u) == set(USER_FIELDS) | set(PROVENANCE_FIELDS) for u in users)
+    assert {u["email_source"] for u in users} <= {"graphql", "none"}
     sent = json.loads(recorder.requests[0].content)
     assert len(sent["variables"]) == 100 and sent["query"].count("user(login:") == 100
     assert recorder.requests[0].headers["authorization"] == "Bearer t0ken-for-tests"
@@ -45,7 +46,13 @@ async def test_graphql_and_rest_return_the_same_user_dicts(sandbox):
     logins = [login for login, user in sandbox.data.users.items() if user["type"] == "User"][:60]
     via_graphql, _ = await make_client(sandbox, graphql=True)[0].users(logins)
     via_rest, _ = await make_client(sandbox, graphql=False)[0].users(logins)
-    assert via_graphql == via_rest
+    # The same profile either way; only the provenance says which API the address came from.
+    def strip(users):
+        return [{k: v for k, v in u.items() if k not in PROVENANCE_FIELDS} for u in users]
+    assert strip(via_graphql) == strip(via_rest)
+    assert {u["email_source"] for u in via_rest if u["email"]} == {"profile"}
+    assert {u["email_source"] for u in via_graphql if u["email"]} == {"graphql"}
+    assert {u["email_source"] for u in via_rest if not u["email"]} == {"none"}
     assert any(u["email"] is None for u in via_rest) and any(u["email"] for u in via_rest)
 
 

@@ -75,12 +75,17 @@ class Model:
     def approved(self) -> int:
         return sum(1 for decision, _, _ in self.state.values() if decision in ("accept", "edit"))
 
-    def act(self, ids: list[str], decision: str, subject: str | None = None, body: str | None = None) -> None:
+    def act(self, ids: list[str], decision: str, subject: str | None = None, body: str | None = None,
+            bulk: bool = False) -> None:
         before = dict(self.state)
         changed = False
+        if decision == "edit" and subject is not None and any(ord(c) < 32 or ord(c) == 127 for c in subject):
+            return  # header injection: the edit is refused whole
         for draft_id in ids:
             draft = self.drafts[int(draft_id[1:])]
             current, old_subject, old_body = self.state.get(draft_id, ("pending", None, None))
+            if bulk and current != "pending":
+                continue  # decisions are sacred: a bulk action changes only pending drafts
             if decision == "ignore":
                 if current != "ignore":
                     self.state[draft_id] = ("ignore", old_subject, old_body)
@@ -89,9 +94,11 @@ class Model:
             if not draft["meta"]["sendable"]:
                 continue
             is_approved = current in ("accept", "edit")
+            sent_subject = subject if decision == "edit" else (old_subject if old_subject is not None
+                                                                else draft["subject"])
+            if any(ord(c) < 32 or ord(c) == 127 for c in sent_subject):
+                continue  # blocked by the header gate
             if decision == "accept" and is_approved:
-                continue
-            if not is_approved and self.approved() >= self.cap:
                 continue
             if decision == "edit":
                 self.state[draft_id] = ("edit", subject, body)
@@ -139,7 +146,8 @@ def test_sent_set_is_exactly_the_approved_set(data):
         def load():
             state = thread_state(db, THREAD)
             interrupt = state.interrupts[0]
-            return interrupt["value"], interrupt["id"], rv.draft_rows(interrupt["value"], state.values["leads"])
+            return interrupt["value"], interrupt["id"], rv.draft_rows(interrupt["value"], state.values["leads"],
+                                                                      rv.GateContext())
 
         requests, interrupt_id, rows = load()
         for op in ops:
@@ -152,13 +160,13 @@ def test_sent_set_is_exactly_the_approved_set(data):
             elif kind in ("approve", "reject", "edit"):
                 decision = {"approve": "accept", "reject": "ignore", "edit": "edit"}[kind]
                 texts = {"subject": op[2], "body": op[3]} if kind == "edit" else {}
-                rv.decide(db, THREAD, interrupt_id, [rows[op[1]]], decision, by="op", cap=cap, **texts)
+                rv.decide(db, THREAD, interrupt_id, [rows[op[1]]], decision, by="op", **texts)
                 model.act([rows[op[1]].draft_id], decision, *texts.values())
             else:
                 decision = "accept" if kind == "approve_matching" else "ignore"
                 expected_ids = model.matching(op[1])
-                outcome = rv.decide_matching(db, THREAD, interrupt_id, rows, op[1], decision, by="op", cap=cap)
-                model.act(expected_ids, decision)
+                outcome = rv.decide_matching(db, THREAD, interrupt_id, rows, op[1], decision, by="op")
+                model.act(expected_ids, decision, bulk=True)
                 assert set(outcome.changed) <= set(expected_ids)
 
         review = rv.load_review(db, THREAD, interrupt_id)
@@ -166,13 +174,30 @@ def test_sent_set_is_exactly_the_approved_set(data):
         assert stored == model.state
         approved = {row.draft_id: rv.effective_text(row, review) for row in rows
                     if review.state_of(row.draft_id) in ("accept", "edit")}
-        assert len(approved) <= cap and all(rows[int(d[1:])].sendable for d in approved)
+        assert all(rows[int(d[1:])].sendable for d in approved)
 
         answer = rv.build_answer(requests, review)
-        assert rv.submit_problems(requests, review, cap, rv.sent_today(db)) == []
+        assert rv.submit_problems(requests, review, rows) == []
         rv.claim_submission(db, THREAD, interrupt_id, "op", answer)
         sandbox = Sandbox(seed=1)
-        resume(db, answer, sandbox)
+        # Queued, not lost: over the cap they go out on later UTC days, each exactly once.
+        from datetime import timedelta
+
+        from graphs.cmo.queued import queued_drafts, reopen_for_queued
+        from graphs.core import clock
+
+        fake = clock.FakeTime().install()
+        try:
+            resume(db, answer, sandbox)
+            for _ in range(len(drafts) + 1):
+                if not queued_drafts(db, THREAD, "live"):
+                    break
+                fake.current += timedelta(days=1)
+                assert reopen_for_queued(db, THREAD)
+                resume(db, None, sandbox)
+            assert queued_drafts(db, THREAD, "live") == []
+        finally:
+            fake.uninstall()
 
         received = {lead["custom_variables"]["draft_id"]: (lead["custom_variables"]["subject"],
                                                            lead["personalization"])

@@ -64,8 +64,8 @@ def test_rows_carry_company_and_sendability(rows):
 
 
 def test_decisions_persist_and_reload(db, rows):
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="alice", cap=50)
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="alice", cap=50)
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="alice")
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="alice")
     review = rv.load_review(db, THREAD, INTERRUPT)  # a fresh connection: what a restart sees
     assert review.state_of("d0") == rv.ACCEPT and review.state_of("d1") == rv.IGNORE
     assert review.state_of("d3") == rv.PENDING
@@ -74,36 +74,51 @@ def test_decisions_persist_and_reload(db, rows):
 
 
 def test_unsendable_draft_cannot_be_approved_or_edited(db, rows):
-    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.ACCEPT, by="a", cap=50)
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.ACCEPT, by="a")
     assert out.changed == [] and out.refused == {"d2": "cannot be sent: no public email"}
-    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.EDIT, by="a", cap=50,
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.EDIT, by="a",
                     subject="x", body="y")
     assert out.refused["d2"].startswith("cannot be sent")
-    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.IGNORE, by="a", cap=50)
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d2"), rv.IGNORE, by="a")
     assert out.changed == ["d2"]
 
 
-def test_cap_counts_ledger_sends_today_and_this_review(db, rows, fixed_clock):
+def test_the_cap_refuses_no_approval_it_queues_them(db, rows, fixed_clock):
+    # Since issue 11: approvals over today's cap are allowed; the submit plan queues them.
+    from graphs.approval.submit import split_by_day
+
     with Ledger(db) as ledger:  # two sends today by another thread
         ledger.claim_many("other", "instantly", [("x1", "a@b.co", {}), ("x2", "c@d.co", {})], 10)
-    out = rv.decide(db, THREAD, INTERRUPT, rows, rv.ACCEPT, by="a", cap=4)
-    assert out.changed == ["d0", "d1"]
-    assert out.refused == {"d2": "cannot be sent: no public email",
-                           "d3": "over today's cap (0 left)", "d4": "over today's cap (0 left)",
-                           "d5": "over today's cap (0 left)"}
-    # editing an approved draft takes no new slot; rejecting one frees a slot
-    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.EDIT, by="a", cap=4, subject="S", body="B")
-    assert out.changed == ["d0"]
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="a", cap=4)
-    assert rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d3"), rv.ACCEPT, by="a", cap=4).changed == ["d3"]
+    out = rv.decide(db, THREAD, INTERRUPT, rows, rv.ACCEPT, by="a")
+    assert out.changed == ["d0", "d1", "d3", "d4", "d5"]
+    assert out.refused == {"d2": "cannot be sent: no public email"}
+    now, queued = split_by_day(out.review.approved_ids, cap=4, used_today=rv.sent_today(db))
+    assert now == ["d0", "d1"]
+    assert queued == [("d3", "2026-01-16"), ("d4", "2026-01-16"), ("d5", "2026-01-16")]
+    assert split_by_day(["a", "b", "c"], cap=1, used_today=1) == (
+        [], [("a", "2026-01-16"), ("b", "2026-01-17"), ("c", "2026-01-18")])
+
+
+def test_bulk_actions_change_only_pending_drafts(db, rows):
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.IGNORE, by="a")
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="a")
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d3"), rv.ACCEPT, by="a")
+    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "icp>=50", rv.ACCEPT, by="a")
+    assert out.changed == ["d4"] and out.left_alone == 3 and set(out.refused) == {"d2"}
+    assert out.review.state_of("d0") == out.review.state_of("d1") == rv.IGNORE
+    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "", rv.IGNORE, by="a")
+    assert out.changed == ["d2", "d5"] and out.left_alone == 4
+    assert out.review.state_of("d3") == rv.ACCEPT  # a bulk reject leaves an approval alone
+    # acting on one draft may change its explicit decision
+    assert rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="a").changed == ["d0"]
 
 
 def test_undo_reverts_one_action_even_a_bulk_one(db, rows):
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.IGNORE, by="a", cap=50)
-    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "icp>=60", rv.ACCEPT, by="a", cap=50)
-    assert out.changed == ["d0", "d1", "d3"] and "d2" in out.refused
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.IGNORE, by="a")
+    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "icp>=60", rv.ACCEPT, by="a")
+    assert out.changed == ["d1", "d3"] and "d2" in out.refused and out.left_alone == 1
     undone, review = rv.undo_last(db, THREAD, INTERRUPT)
-    assert undone == ["d0", "d1", "d3"]
+    assert undone == ["d1", "d3"]
     assert review.state_of("d0") == rv.IGNORE and review.state_of("d1") == rv.PENDING
     undone, review = rv.undo_last(db, THREAD, INTERRUPT)
     assert undone == ["d0"] and review.decisions == {}
@@ -111,13 +126,13 @@ def test_undo_reverts_one_action_even_a_bulk_one(db, rows):
 
 
 def test_edits_are_carried_through_reject_and_approve(db, rows, requests_):
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.EDIT, by="a", cap=50,
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.EDIT, by="a",
               subject="New [/x] subject", body="New body")
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="a", cap=50)
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.IGNORE, by="a")
     review = rv.load_review(db, THREAD, INTERRUPT)
     assert review.state_of("d1") == rv.IGNORE
     assert rv.effective_text(by_id(rows, "d1")[0], review) == ("New [/x] subject", "New body")
-    review = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.ACCEPT, by="a", cap=50).review
+    review = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.ACCEPT, by="a").review
     assert review.state_of("d1") == rv.EDIT
     decisions, errors = parse_answer(requests_, rv.build_answer(requests_, review))
     assert errors == []
@@ -125,14 +140,19 @@ def test_edits_are_carried_through_reject_and_approve(db, rows, requests_):
 
 
 def test_empty_edit_is_refused(db, rows):
-    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.EDIT, by="a", cap=50,
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.EDIT, by="a",
                     subject="  ", body="fine")
-    assert out.changed == [] and out.refused == {"d0": "subject must not be empty"}
+    assert out.changed == [] and out.refused == {"d0": "subject empty"}
+    for subject in ("Hi\r\nBcc: x@evil.test", "tab\there", "x" * 201):
+        out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.EDIT, by="a", subject=subject)
+        assert out.changed == [] and out.refused["d0"]
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.EDIT, by="a", body="Hi {first_name}")
+    assert out.refused == {"d0": "unresolved {first_name}"}
 
 
 def test_answer_is_agent_inbox_and_pending_means_ignore(db, rows, requests_):
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="a", cap=50)
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d3"), rv.EDIT, by="a", cap=50, body="B3")
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="a")
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d3"), rv.EDIT, by="a", body="B3")
     answer = rv.build_answer(requests_, rv.load_review(db, THREAD, INTERRUPT))
     assert [item["type"] for item in answer] == ["accept", "ignore", "ignore", "edit", "ignore", "ignore"]
     assert answer[3]["args"] == {"action": "send_email", "args": {"body": "B3"}}
@@ -159,8 +179,8 @@ def test_filter(rows, text, expected):
 
 
 def test_filter_by_review_state(db, rows):
-    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="a", cap=50)
-    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "is:pending", rv.IGNORE, by="a", cap=50)
+    rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="a")
+    out = rv.decide_matching(db, THREAD, INTERRUPT, rows, "is:pending", rv.IGNORE, by="a")
     assert out.changed == ["d1", "d2", "d3", "d4", "d5"]
 
 
@@ -175,13 +195,13 @@ def test_claim_submission_once_then_everything_refused(db, rows, fixed_clock, mo
     import time
     time.tzset()
     try:
-        rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="alice", cap=50)
+        rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0"), rv.ACCEPT, by="alice")
         submission = rv.claim_submission(db, THREAD, INTERRUPT, "alice", answer=[{"type": "accept"}])
         assert submission.submitted_by == "alice"
         with pytest.raises(rv.AlreadySubmitted, match=r"^already decided at 12:02 by alice$"):
             rv.claim_submission(db, THREAD, INTERRUPT, "bob")
         with pytest.raises(rv.AlreadySubmitted):
-            rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.ACCEPT, by="bob", cap=50)
+            rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d1"), rv.ACCEPT, by="bob")
         with pytest.raises(rv.AlreadySubmitted):
             rv.undo_last(db, THREAD, INTERRUPT)
         assert rv.get_submission(db, THREAD, INTERRUPT).answer == [{"type": "accept"}]
@@ -215,11 +235,20 @@ def test_concurrent_claims_have_exactly_one_winner(db):
     assert all(message.endswith(f"by {winners[0]}") for message in losers)
 
 
-def test_submit_problems_rechecks_the_cap(db, rows, requests_, fixed_clock):
-    review = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0", "d1", "d3"), rv.ACCEPT, by="a", cap=3).review
-    assert rv.submit_problems(requests_, review, cap=3, used_today=0) == []
-    problems = rv.submit_problems(requests_, review, cap=3, used_today=1)
-    assert problems == ["3 drafts approved but only 2 can go out today (per_inbox_daily 3); reject 1"]
+def test_submit_problems_name_an_approved_draft_a_gate_now_blocks(db, requests_):
+    from graphs.approval.gates import GateContext
+    from graphs.approval.suppression import Suppressions
+
+    rows = rv.draft_rows(requests_, LEADS)
+    review = rv.decide(db, THREAD, INTERRUPT, by_id(rows, "d0", "d1", "d3"), rv.ACCEPT, by="a").review
+    assert rv.submit_problems(requests_, review, rows) == []
+    # dev1's domain is suppressed after the approval: the submit is refused, naming the gate
+    context = GateContext(suppressions=Suppressions.of({"dev1@example.com": "asked"}))
+    gated = rv.with_gates(rows, requests_, context)
+    problems = rv.submit_problems(requests_, review, gated, context)
+    assert len(problems) == 1 and "d1" in problems[0] and "suppressed" in problems[0]
+    out = rv.decide(db, THREAD, INTERRUPT, by_id(gated, "d1"), rv.ACCEPT, by="a", gate_context=context)
+    assert out.refused["d1"].startswith("blocked by suppressed: dev1@example.com")
 
 
 def test_daily_cap_is_the_smaller_of_both_limits():

@@ -36,7 +36,8 @@ def test_cmo_run_stops_for_approval_and_sends_exactly_the_approved_subset(client
     _, requests = _requests(state)
     assert requests and all(r["action_request"]["action"] == ACTION for r in requests)
     sendable = [r["action_request"]["args"] for r in requests if r["config"]["allow_accept"]]
-    chosen = sendable[:3]
+    chosen = sendable[2:5]  # people the console test (same session server) does not email: a person
+    # gets a sequence once across every thread on the file (issue 11), dry runs included
     answer = {r["action_request"]["args"]["draft_id"]: "ignore" for r in requests}
     answer.update({draft["draft_id"]: "accept" for draft in chosen})
     assert dev_server.outbox(tid) == []                       # nothing before approval

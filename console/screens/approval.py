@@ -31,12 +31,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from graphs.approval import review as rv
+from graphs.approval import submit as sb
 from graphs.core.launch import spawn_approve
 from graphs.core.text import clean_text, one_line
 
 from console.screens.approval_view import (COLUMNS, VERBS, Loaded, column_widths, confirm_text,
-                                           decision_mark, grouped, load_thread, preview_text,
-                                           row_cells, summary_text)
+                                           decision_mark, gate_cell, grouped, load_thread,
+                                           preview_text, row_cells, summary_text, title_text)
 from console.screens.confirm import ConfirmScreen
 from console.screens.draft_editor import DraftEditor
 
@@ -46,7 +47,7 @@ class ApprovalScreen(Screen):
     BINDINGS = [
         Binding("a", "decide('accept')", "Approve"),
         Binding("r", "decide('ignore')", "Reject"),
-        Binding("A", "decide_matching('accept')", "all matching", key_display="A/R"),
+        Binding("A", "decide_matching('accept')", "All", key_display="A/R"),
         Binding("R", "decide_matching('ignore')", "Reject all matching", show=False),
         Binding("u", "undo", "Undo"),
         Binding("e", "edit", "Edit"),
@@ -68,13 +69,14 @@ class ApprovalScreen(Screen):
         self.shown_rows: list[rv.DraftRow] = []
         self._shown: dict[str, str] = {}
         self.submitted = False  # tests and the dashboard read it
+        self.plan: sb.SubmitPlan | None = None  # what the confirmation said (tests read it)
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(Text(f"Approve drafts · {one_line(self.thread_id, 60)}"), id="title")
+        yield Static(title_text(self.thread_id), id="title")
         yield Static(Text("loading…"), id="summary")
-        yield Input(placeholder="filter: icp>=70  company:acme  is:pending  any words  (Enter applies, Esc cancels)",
+        yield Input(placeholder="icp>=70 company:acme is:pending is:blocked gate:suppressed words",
                     id="filter-input")
         yield DataTable(id="drafts", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="preview-box"):
@@ -99,7 +101,8 @@ class ApprovalScreen(Screen):
     @work(thread=True, exclusive=True, group="approval-load", exit_on_error=False)
     def load(self) -> None:
         try:
-            result: Loaded | str = load_thread(self.db_path, self.thread_id)
+            result: Loaded | str = load_thread(self.db_path, self.thread_id,
+                                               getattr(self.app, "config", None))
         except Exception as exc:  # the database is unreadable: say so on the screen
             result = f"cannot read the thread: {exc}"
         self.post_message(self.ThreadLoaded(result))
@@ -141,7 +144,7 @@ class ApprovalScreen(Screen):
         self._shown = {}
         for row in self.shown_rows:
             self._shown[row.draft_id] = review.state_of(row.draft_id)
-            table.add_row(*row_cells(row, review, widths), key=row.draft_id)
+            table.add_row(*row_cells(row, review, widths, self._gates(row)), key=row.draft_id)
 
     def _sync_rows(self) -> None:
         """Repaint the decision (and subject) of rows whose stored state changed."""
@@ -154,8 +157,16 @@ class ApprovalScreen(Screen):
             if self._shown.get(row.draft_id) != state or state == rv.EDIT:
                 self._shown[row.draft_id] = state
                 table.update_cell(row.draft_id, "mark", decision_mark(row, state))
+                table.update_cell(row.draft_id, "gate",
+                                  gate_cell(self._gates(row), self._widths()["gate"],
+                                            state in (rv.ACCEPT, rv.EDIT)))
                 subject, _ = rv.effective_text(row, review)
                 table.update_cell(row.draft_id, "subject", Text(one_line(subject, width)))
+
+    def _gates(self, row: rv.DraftRow):
+        """The row's gates as it would go out (an edited draft's text checked again)."""
+        assert self.loaded is not None
+        return rv.row_gates(row, self.loaded.review, self.loaded.gate_context)
 
     @property
     def selected(self) -> rv.DraftRow | None:
@@ -173,6 +184,7 @@ class ApprovalScreen(Screen):
 
     def _show_summary(self) -> None:
         assert self.loaded is not None
+        self.query_one("#title", Static).update(title_text(self.thread_id, self.loaded))
         self.query_one("#summary", Static).update(
             summary_text(self.loaded, self.draft_filter, len(self.shown_rows)))
 
@@ -182,7 +194,7 @@ class ApprovalScreen(Screen):
         if row is None or self.loaded is None:
             preview.update(Text("no drafts match the filter" if self.loaded else ""))
             return
-        preview.update(preview_text(row, self.loaded.review))
+        preview.update(preview_text(row, self.loaded.review, self._gates(row)))
 
     def say(self, message: str, *, error: bool = False) -> None:
         self.query_one("#message", Static).update(
@@ -205,18 +217,27 @@ class ApprovalScreen(Screen):
             return False
         return True
 
-    def _apply(self, rows: list[rv.DraftRow], decision: str, *, what: str, **texts: str) -> bool:
+    def _apply(self, rows: list[rv.DraftRow], decision: str, *, what: str, bulk: bool = False,
+               **texts: str) -> bool:
         """Decide and show the outcome; False when anything was refused."""
         assert self.loaded is not None
         try:
             outcome = rv.decide(self.db_path, self.thread_id, self.loaded.interrupt_id, rows,
-                                decision, by=self.operator, cap=self.loaded.cap, **texts)
+                                decision, by=self.operator, bulk=bulk,
+                                gate_context=self.loaded.gate_context, **texts)
         except rv.AlreadySubmitted as exc:
             self._lock(exc)
             return False
         self.loaded.review = outcome.review
         self._refresh()
         verb = VERBS[decision]
+        alone = (f"; left {outcome.left_alone} already decided alone" if outcome.left_alone else "")
+        if bulk:
+            count = len(outcome.changed)
+            self.say(f"{verb} {count} pending {what}{alone}"
+                     + (f"; refused {grouped(outcome.refused)}" if outcome.refused else ""),
+                     error=bool(outcome.refused))
+            return not outcome.refused
         if len(rows) == 1 and outcome.refused:
             reason = next(iter(outcome.refused.values()))
             self.say(f"{one_line(rows[0].name, 40)}: {reason}", error=True)
@@ -241,7 +262,7 @@ class ApprovalScreen(Screen):
     def action_decide_matching(self, decision: str) -> None:
         if not self._ready():
             return
-        self._apply(list(self.shown_rows), decision,
+        self._apply(list(self.shown_rows), decision, bulk=True,
                     what="matching drafts" if self.draft_filter else "drafts (no filter: all)")
 
     def action_undo(self) -> None:
@@ -325,52 +346,59 @@ class ApprovalScreen(Screen):
             return
         assert self.loaded is not None
         loaded = self.loaded
-        try:
+        try:  # re-read what may have changed meanwhile: the review, today's sends, the gates
             loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
             loaded.used_today = rv.sent_today(self.db_path)
+            loaded.gate_context = sb.gate_context(
+                self.db_path, self.thread_id, [row.draft_id for row in loaded.rows],
+                loaded.gate_context.compliance, loaded.mode)
+            loaded.rows = rv.with_gates(loaded.rows, loaded.requests, loaded.gate_context)
         except Exception as exc:
             self.say(f"cannot read the review: {exc}", error=True)
             return
+        self._build_table()
         self._refresh()
         if loaded.review.submission is not None:
             self._lock(rv.AlreadySubmitted(loaded.review.submission))
             return
-        problems = rv.submit_problems(loaded.requests, loaded.review, loaded.cap, loaded.used_today)
+        problems = rv.submit_problems(loaded.requests, loaded.review, loaded.rows,
+                                      loaded.gate_context)
         if problems:
             self.say("cannot submit: " + "; ".join(problems), error=True)
             return
-        counts = loaded.review.counts(row.draft_id for row in loaded.rows)
-        self.app.push_screen(ConfirmScreen("Send these decisions?", self._confirm_text(counts),
+        self.plan = sb.plan_of(loaded)
+        title = "Send these decisions?" if self.plan.approved else "Reject every draft?"
+        self.app.push_screen(ConfirmScreen(title, confirm_text(self.plan),
                                            confirm_label="Submit", cancel_label="Keep reviewing"),
                              self._confirmed)
-
-    def _confirm_text(self, counts: dict[str, int]) -> Text:
-        assert self.loaded is not None
-        config = getattr(self.app, "config", None)
-        mode = getattr(getattr(config, "execution", None), "mode", "dry_run")
-        return confirm_text(self.loaded, counts, mode)
 
     def _confirmed(self, confirmed: bool | None) -> None:
         if not confirmed or self.loaded is None:
             self.say("Not submitted; keep reviewing")
             return
         loaded = self.loaded
-        answer = rv.build_answer(loaded.requests, loaded.review)
+
+        def resume(answer: Any) -> Any:
+            return spawn_approve(self.thread_id, answer,
+                                 config_path=getattr(self.app, "config_path", None),
+                                 db_path=self.db_path, by=self.operator)
+
         try:
-            rv.claim_submission(self.db_path, self.thread_id, loaded.interrupt_id, self.operator, answer)
+            plan, _ = sb.submit(self.db_path, loaded, sb.stored_answer(loaded), by=self.operator,
+                                resume=resume)
         except rv.AlreadySubmitted as exc:
             self._lock(exc)
             return
-        try:
-            spawn_approve(self.thread_id, answer, config_path=getattr(self.app, "config_path", None),
-                          db_path=self.db_path, by=self.operator)
-        except OSError as exc:  # the child could not start: the thread still waits, give the claim back
-            rv.release_submission(self.db_path, self.thread_id, loaded.interrupt_id, self.operator)
+        except sb.SubmitRefused as exc:
+            self.say(f"cannot submit: {exc}", error=True)
+            return
+        except OSError as exc:  # the child could not start: the claim was given back
             self.say(f"could not start the run: {exc}", error=True)
             return
         self.submitted = True
-        self.app.notify(f"Submitted: {sum(1 for a in answer if a['type'] != 'ignore')} emails go out; "
-                        "following the run", markup=False)
+        self.app.notify(f"Submitted: {len(plan.now)} go out now, {len(plan.queued)} queued, "
+                        f"{len(plan.rejected) + len(plan.undecided)} rejected; following the run",
+                        markup=False)
         self._show_run()
 
     def _show_run(self) -> None:

@@ -116,6 +116,7 @@ class HomeScreen(Screen):
         Binding("a", "approve", "Approve"),
         Binding("h", "history", "History"),
         Binding("c", "edit_config", "Config"),
+        Binding("x", "suppress", "Suppression list", show=False),  # footer is full at 80: ? and the palette list it
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
@@ -300,6 +301,11 @@ class HomeScreen(Screen):
             self.notify(refusal, severity="warning", markup=False)
             return
         self.app.approve_thread(row.thread_id)
+
+    def action_suppress(self) -> None:
+        from console.screens.suppress import SuppressScreen
+
+        self.app.push_screen(SuppressScreen())
 
     def action_history(self) -> None:
         if (row := self.selected) is not None:

@@ -21,6 +21,8 @@ USER_FIELDS = ("login", "name", "company", "blog", "location", "email", "hireabl
                "twitter_username", "public_repos", "followers", "following", "created_at",
                "updated_at")
 
+PROVENANCE_FIELDS = ("email_source", "email_read_at")
+
 _GRAPHQL_FRAGMENT = """fragment CmoUser on User {
   login name company websiteUrl location email isHireable bio twitterUsername
   repositories(privacy: PUBLIC) { totalCount } followers { totalCount } following { totalCount }
@@ -30,9 +32,18 @@ _GRAPHQL_FRAGMENT = """fragment CmoUser on User {
 ProgressFn = Callable[[int, int], Any]
 
 
+def _provenance(email: Any, source: str) -> dict:
+    """Where the address came from and when it was read (GDPR Art. 14; shown at review)."""
+    from graphs.core import clock
+
+    return {"email_source": source if email else "none", "email_read_at": clock.now_iso()}
+
+
 def rest_user(raw: dict) -> dict:
-    """The fields the project uses from a REST `/users/{login}` answer."""
-    return {name: raw.get(name) for name in USER_FIELDS}
+    """The fields the project uses from a REST `/users/{login}` answer (email = the public
+    profile field)."""
+    return {**{name: raw.get(name) for name in USER_FIELDS},
+            **_provenance(raw.get("email"), "profile")}
 
 
 def graphql_user(node: dict) -> dict:
@@ -49,6 +60,7 @@ def graphql_user(node: dict) -> dict:
         "public_repos": total("repositories"), "followers": total("followers"),
         "following": total("following"), "created_at": node.get("createdAt"),
         "updated_at": node.get("updatedAt"),
+        **_provenance(node.get("email"), "graphql"),
     }
 
 

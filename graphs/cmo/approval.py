@@ -13,7 +13,13 @@ Answer (the resume value), either form:
   as `{"args": {"action": "send_email", "args": {...}}}`; both are understood);
 * a dict `{draft_id: decision}` covering every draft, where a decision is such a dict or one of
   the strings "accept"/"approve", "ignore"/"reject".
-Edits may change only `subject` and `body`, which must be non-empty strings.
+* LangChain v1's `HumanInTheLoopMiddleware` shape, in request order:
+  `{"decisions": [{"type": "approve"} | {"type": "reject", "message": ..} |
+  {"type": "edit", "edited_action": {"name": "send_email", "args": {"subject": .., "body": ..}}}]}`.
+The interrupt itself emits the Agent Inbox requests: the console, the CLI and Agent Inbox read
+them, and each request carries the per-draft `allow_accept` the v1 shape has no field for.
+Edits may change only `subject` and `body`, which must be non-empty strings; a subject may hold
+no line break or control character (it becomes a mail header), and both have a size limit.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 ACTION = "send_email"
+MAX_SUBJECT = 200
+MAX_BODY = 10_000
 _ALIASES = {"accept": "accept", "approve": "accept", "approved": "accept",
             "ignore": "ignore", "reject": "ignore", "rejected": "ignore", "edit": "edit"}
 EDITABLE = ("subject", "body")
@@ -107,14 +115,44 @@ def _decision(raw: Any, where: str, request: Mapping[str, Any], errors: list[str
     for key, value in changes.items():
         if not isinstance(value, str) or not value.strip():
             problems.append(f"{key} must be a non-empty string")
+        elif key == "subject" and any(ord(ch) < 32 or ord(ch) == 127 or ch in "\u2028\u2029\u0085"
+                                      for ch in value):
+            problems.append("subject must not contain line breaks or control characters")
+        elif len(value) > (MAX_SUBJECT if key == "subject" else MAX_BODY):
+            problems.append(f"{key} is longer than {MAX_SUBJECT if key == 'subject' else MAX_BODY} "
+                            "characters")
     if problems:
         errors.extend(f"{where}: {problem}" for problem in problems)
         return None
     return {"type": "edit", **changes}
 
 
+_V1_TYPES = {"approve": "accept", "reject": "ignore", "edit": "edit"}
+
+
+def from_v1(answer: Any) -> Any:
+    """LangChain v1 `{"decisions": [...]}` as the Agent Inbox list; anything else unchanged."""
+    if not (isinstance(answer, Mapping) and set(answer) == {"decisions"}
+            and isinstance(answer["decisions"], list)):
+        return answer
+    out: list[Any] = []
+    for raw in answer["decisions"]:
+        if not isinstance(raw, Mapping) or raw.get("type") not in _V1_TYPES:
+            out.append(raw)  # refused below with its position
+            continue
+        kind = _V1_TYPES[raw["type"]]
+        if kind == "edit":
+            action = raw.get("edited_action")
+            args = action.get("args") if isinstance(action, Mapping) else None
+            out.append({"type": "edit", "args": args if args is not None else {}})
+        else:
+            out.append({"type": kind})
+    return out
+
+
 def parse_answer(requests: list[dict], answer: Any) -> tuple[dict[str, dict], list[str]]:
     """(decisions by draft id, errors). Decisions are only meaningful when errors is empty."""
+    answer = from_v1(answer)
     errors: list[str] = []
     decisions: dict[str, dict] = {}
     ids = [_draft_id(request) for request in requests]

@@ -12,7 +12,8 @@ import hashlib
 import string
 from typing import Any, Mapping
 
-PLACEHOLDERS = ("first_name", "name", "login", "repo", "company", "language", "sender")
+PLACEHOLDERS = ("first_name", "name", "login", "repo", "company", "language", "sender",
+                "unsubscribe", "postal_address")
 
 
 class TemplateError(ValueError):
@@ -54,7 +55,8 @@ def first_name(lead: Mapping[str, Any]) -> str:
     return name.split()[0] if name else str(lead.get("login") or "there")
 
 
-def template_values(lead: Mapping[str, Any], sender: str) -> dict[str, str]:
+def template_values(lead: Mapping[str, Any], sender: str,
+                    compliance: Any = None) -> dict[str, str]:
     repo = str(lead.get("from_repo") or "")
     return {
         "first_name": first_name(lead),
@@ -64,4 +66,7 @@ def template_values(lead: Mapping[str, Any], sender: str) -> dict[str, str]:
         "company": str(lead.get("company") or "").lstrip("@"),
         "language": str(lead.get("language") or "your"),
         "sender": sender,
+        # The footer as sent (compliance settings are the operator's, trusted like the template).
+        "unsubscribe": str(getattr(compliance, "unsubscribe_text", "") or ""),
+        "postal_address": str(getattr(compliance, "postal_address", "") or ""),
     }

@@ -27,7 +27,7 @@ from langgraph.runtime import Runtime
 
 from graphs.clients.http import VendorError
 from graphs.cmo.common import CmoContext, Step, thread_id_of
-from graphs.cmo.ledger import DAILY_CAP, SENT_ELSEWHERE, AsyncLedger, Claim, Ledger
+from graphs.cmo.ledger import SENT_ELSEWHERE, AsyncLedger, Claim, Ledger
 from graphs.cmo.state import RunState, is_approved, migrate_state, run_config
 from graphs.core.text import one_line
 
@@ -35,12 +35,13 @@ LINEAR_NAMESPACE = uuid.UUID("5d0f3b8e-9a7c-4c1e-8f3a-2b6d9e1c4a70")
 ATTIO_CONCURRENCY = 4
 INSTANTLY_BATCH = 500
 CSV_FIELDS = ("draft_id", "email", "name", "login", "from_repo", "icp_score", "priority",
-              "subject", "body", "decision", "status")
+              "subject", "body", "decision", "status", "email_source", "email_read_at")
 
 
-def linear_issue_id(thread_id: str, draft_id: str) -> str:
-    """The same (thread, draft) always names the same Linear issue: a re-run cannot make a second."""
-    return str(uuid.uuid5(LINEAR_NAMESPACE, f"{thread_id}:{draft_id}"))
+def linear_issue_id(draft_id: str) -> str:
+    """The same draft (person + sequence) always names the same Linear issue, in any thread: a
+    re-run, a resume or a fork cannot make a second."""
+    return str(uuid.uuid5(LINEAR_NAMESPACE, f"follow-up:{draft_id}"))
 
 
 def _record(draft: dict, min_score: int) -> dict:
@@ -88,7 +89,8 @@ def _csv_text(rows: list[dict]) -> str:
                   "login": meta.get("prospect_id"), "from_repo": meta.get("from_repo"),
                   "icp_score": meta.get("icp_score"), "priority": meta.get("priority"),
                   "subject": payload.get("subject"), "body": payload.get("body"),
-                  "decision": payload.get("decision"), "status": row["status"]}
+                  "decision": payload.get("decision"), "status": row["status"],
+                  "email_source": meta.get("email_source"), "email_read_at": meta.get("email_read_at")}
         writer.writerow([_csv_cell(values[name]) for name in CSV_FIELDS])
     return buffer.getvalue()
 
@@ -184,7 +186,7 @@ async def _send_linear(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, cla
                        f"Subject: {record['subject']}")
         try:
             issue = await ctx.services.linear.create_issue(team, title, description,
-                                                           linear_issue_id(thread_id, claim.draft_id))
+                                                           linear_issue_id(claim.draft_id))
         except VendorError as exc:
             await ledger.mark(thread_id, claim.draft_id, "linear", "failed", str(exc))
             step.error("linear.create_issue", {"draft_id": claim.draft_id}, exc)
@@ -192,6 +194,25 @@ async def _send_linear(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, cla
         await ledger.mark(thread_id, claim.draft_id, "linear", "sent",
                     f"{issue.get('identifier') or issue.get('id')}"
                     + ("" if issue.get("created", True) else " (existed)"))
+
+
+def _send_gates(db_path: str, approved: list[dict], cfg: Any) -> dict[str, str]:
+    """{draft_id: reason} of approved drafts a gate refuses now (the last line of defence: the
+    suppression list and the compliance rules as they are at send time, whatever the review said).
+    "Sent by another thread" is left to the ledger claim, which checks it inside its transaction."""
+    from graphs.approval.gates import GateContext, blocking, gates_for
+    from graphs.approval.suppression import Suppressions
+
+    ctx = GateContext(suppressions=Suppressions.load(db_path), compliance=cfg.compliance)
+    refused = {}
+    for draft in approved:
+        edited = (draft.get("approval") or {}).get("decision") == "edit"
+        gates = gates_for(draft, ctx, subject=draft.get("subject") if edited else None,
+                          body=draft.get("body") if edited else None)
+        gate = blocking(gates)
+        if gate is not None:
+            refused[draft["draft_id"]] = str(gate)
+    return refused
 
 
 async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
@@ -210,11 +231,13 @@ async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
     min_score = cfg.execution.linear.min_icp_score
     approved = [d for d in state.get("to_send") or []
                 if is_approved(d) and (d.get("meta") or {}).get("sendable")]
+    sender = "instantly" if live else "outbox"
+    blocked = await asyncio.to_thread(_send_gates, ctx.db_path, approved, cfg)
+    approved = [d for d in approved if d["draft_id"] not in blocked]
     records = {d["draft_id"]: _record(d, min_score) for d in approved}
     items = [(d["draft_id"], d["email"], records[d["draft_id"]]) for d in approved]
     folder = Path(cfg.execution.outbox_dir) / thread_id
     started_at = clock.now_iso()
-    sender = "instantly" if live else "outbox"
     step.progress(0, len(items), what=sender)
 
     async with await AsyncLedger.open(ctx.db_path) as ledger:
@@ -222,6 +245,9 @@ async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
             return await asyncio.to_thread(write_projections, ledger.ledger, thread_id, folder,
                                            "outbox", True)
 
+        emails = {d["draft_id"]: d["email"] for d in state.get("to_send") or []}
+        await ledger.record_blocked(thread_id, sender, [(draft_id, emails.get(draft_id, ""), reason)
+                                                        for draft_id, reason in blocked.items()])
         claims = await ledger.claim_many(thread_id, sender, items, cap)
         capped = [claim.draft_id for claim in claims if claim.outcome == "capped"]
         elsewhere = [claim.draft_id for claim in claims if claim.outcome == "elsewhere"]
@@ -245,23 +271,51 @@ async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
             await ledger.mark_many(thread_id, "outbox", [c.draft_id for c in claims if c.must_send], "sent")
             paths, total = await project_outbox()
         sent_after = len(await ledger.rows(thread_id, sender, statuses=("sent",)))
+        skipped_rows = await ledger.skipped(thread_id, sender)
+    if blocked:
+        step.error("execute.blocked", {"draft_ids": sorted(blocked)},
+                   f"{len(blocked)} approved drafts refused at send time: "
+                   + "; ".join(f"{d} {r}" for d, r in sorted(blocked.items())[:5]))
     if elsewhere:
         step.error("execute.already_sent", {"draft_ids": elsewhere},
                    f"{len(elsewhere)} approved drafts skipped: {SENT_ELSEWHERE} "
                    "(same person, same sequence)")
     if capped:
         step.error("execute.daily_cap", {"draft_ids": capped, "per_inbox_daily": cap},
-                   f"{len(capped)} approved drafts skipped: {DAILY_CAP} of {cap} reached")
+                   f"{len(capped)} approved drafts queued for later days: daily cap of {cap} reached")
     # Exact even after a crash between the ledger and the checkpoint: the ledger is the truth.
     newly_sent = sent_after - int((state.get("counters") or {}).get("emails_sent", 0))
     step.count("emails_sent", newly_sent)
     step.progress(len(items), len(items), what=sender)
     reports = {**(state.get("reports") or {}),
                "export": {"csv_files": [p for p in paths if p.endswith(".csv")],
-                          "total_records": total}}
+                          "total_records": total},
+               "skipped": skipped_report(skipped_rows)}
     if not live:
         reports["outbox"] = {"file": str(folder / "outbox.jsonl"), "records": total}
     verb = "Sent" if live else "Wrote to the outbox"
-    return step.finish("execute", f"{verb} {newly_sent} new of {len(items)} approved "
-                       f"drafts ({len(capped)} over the daily cap)",
+    queued = len(reports["skipped"]["queued"])
+    return step.finish("execute", f"{verb} {newly_sent} new of {len(items) + len(blocked)} approved "
+                       f"drafts ({queued} queued for later days, {len(blocked)} blocked, "
+                       f"{len(elsewhere)} sent by other runs)",
                        reports=reports, checkpoints=paths)
+
+
+def skipped_report(rows: list[dict]) -> dict:
+    """The skipped rows by why: queued (with the due day), blocked (gate), sent elsewhere (by
+    which thread, when), other. The same in dry run and live."""
+    from graphs.cmo.ledger import BLOCKED, QUEUED
+
+    out: dict[str, list] = {"queued": [], "blocked": [], "sent_elsewhere": [], "other": []}
+    for row in rows:
+        detail = str(row.get("detail") or "")
+        if detail.startswith(QUEUED):
+            out["queued"].append({"draft_id": row["draft_id"], "due": detail[len(QUEUED):]})
+        elif detail.startswith(BLOCKED):
+            out["blocked"].append({"draft_id": row["draft_id"], "gate": detail[len(BLOCKED):]})
+        elif detail.startswith(SENT_ELSEWHERE):
+            out["sent_elsewhere"].append({"draft_id": row["draft_id"],
+                                          "by": detail[len(SENT_ELSEWHERE):].strip(" ()")})
+        else:
+            out["other"].append({"draft_id": row["draft_id"], "detail": detail})
+    return out

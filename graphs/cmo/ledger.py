@@ -38,10 +38,25 @@ from graphs.storage import db as dbmod
 
 CAPPED_SERVICES = ("instantly", "outbox")
 DAILY_CAP = "daily cap"
-# A draft id is derived from (sequence, prospect): the same email to the same person. Real email
-# goes out once per person and sequence across every run on the file, not once per thread.
-ONCE_ACROSS_THREADS = ("instantly",)
+QUEUED = "queued for "  # detail of a capped row: "queued for 2026-01-16" (its due UTC day)
+BLOCKED = "blocked: "   # detail of a row a gate refused at send time
+# A draft id is derived from (sequence, prospect): the same email to the same person. Every
+# vendor effect (email, CRM record, follow-up issue) happens once per person and sequence across
+# every thread on the file, forks included: a fork keeps no copy of its source's rows, it sees
+# them here. A dry run also honours what the dry runs before it wrote (as live would).
+ONCE_ACROSS_THREADS = {"instantly": ("instantly",), "attio": ("attio",), "linear": ("linear",),
+                       "outbox": ("outbox", "instantly")}
 SENT_ELSEWHERE = "already sent by another run"
+
+
+def due_day(today: str, position: int, cap: int) -> str:
+    """The UTC day the `position`-th (0-based) draft over today's cap is due."""
+    from datetime import date, timedelta
+
+    if cap <= 0:
+        return "never (per_inbox_daily is 0)"
+    return (date.fromisoformat(today) + timedelta(days=1 + position // cap)).isoformat()
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS send_ledger (
@@ -59,6 +74,7 @@ CREATE TABLE IF NOT EXISTS send_ledger (
     PRIMARY KEY (thread_id, draft_id, service)
 );
 CREATE INDEX IF NOT EXISTS send_ledger_day ON send_ledger (day, service, status);
+CREATE INDEX IF NOT EXISTS send_ledger_draft ON send_ledger (draft_id, service, status);
 """
 
 
@@ -119,6 +135,7 @@ class Ledger:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             used = self.sent_today(day) if capped else 0
+            queued_count = 0
             for draft_id, email, payload in items:
                 row = self.conn.execute(
                     "SELECT status FROM send_ledger WHERE thread_id=? AND draft_id=? AND service=?",
@@ -127,6 +144,17 @@ class Ledger:
                 if status == "sent":
                     claims.append(Claim(draft_id, "already"))
                     continue
+                other = self._elsewhere(thread_id, draft_id, service)
+                if status in (None, "skipped", "failed") and other is not None:
+                    self.conn.execute(
+                        "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, "
+                        "day, detail, created_at, updated_at) VALUES (?, ?, ?, 'skipped', ?, ?, "
+                        "?, ?, ?) ON CONFLICT (thread_id, draft_id, service) DO UPDATE SET "
+                        "status='skipped', detail=excluded.detail, updated_at=excluded.updated_at",
+                        (thread_id, draft_id, service, email, day,
+                         f"{SENT_ELSEWHERE} ({other[0]} at {other[1]})", now, now))
+                    claims.append(Claim(draft_id, "elsewhere"))
+                    continue
                 if status in ("pending", "failed"):
                     self.conn.execute(
                         "UPDATE send_ledger SET status='pending', attempts=attempts+1, updated_at=? "
@@ -134,23 +162,11 @@ class Ledger:
                         (now, thread_id, draft_id, service))
                     claims.append(Claim(draft_id, "resend"))
                     continue
-                if service in ONCE_ACROSS_THREADS:
-                    other = self.conn.execute(
-                        "SELECT thread_id FROM send_ledger WHERE draft_id=? AND service=? "
-                        "AND thread_id != ? AND status IN ('sent', 'pending') "
-                        "AND day NOT LIKE 'copied:%' LIMIT 1",
-                        (draft_id, service, thread_id)).fetchone()
-                    if other is not None:
-                        self.conn.execute(
-                            "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, "
-                            "day, detail, created_at, updated_at) VALUES (?, ?, ?, 'skipped', ?, ?, "
-                            "?, ?, ?) ON CONFLICT (thread_id, draft_id, service) DO UPDATE SET "
-                            "status='skipped', detail=excluded.detail, updated_at=excluded.updated_at",
-                            (thread_id, draft_id, service, email, day,
-                             f"{SENT_ELSEWHERE} ({other['thread_id']})", now, now))
-                        claims.append(Claim(draft_id, "elsewhere"))
-                        continue
                 over = capped and used >= daily_cap
+                detail = ""
+                if over:
+                    detail = QUEUED + due_day(day, queued_count, int(daily_cap or 0))
+                    queued_count += 1
                 self.conn.execute(
                     "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, day, "
                     "payload, detail, attempts, created_at, updated_at) "
@@ -160,7 +176,7 @@ class Ledger:
                     "attempts=attempts+excluded.attempts, updated_at=excluded.updated_at",
                     (thread_id, draft_id, service, "skipped" if over else "pending", email, day,
                      json.dumps(payload, sort_keys=True, ensure_ascii=False),
-                     DAILY_CAP if over else "", 0 if over else 1, now, now))
+                     detail, 0 if over else 1, now, now))
                 if over:
                     claims.append(Claim(draft_id, "capped"))
                 else:
@@ -171,6 +187,57 @@ class Ledger:
             self.conn.execute("ROLLBACK")
             raise
         return claims
+
+    def _elsewhere(self, thread_id: str, draft_id: str, service: str) -> tuple[str, str] | None:
+        """(thread, when) of another thread that sent (or is sending) this draft's effect."""
+        services = ONCE_ACROSS_THREADS.get(service, ())
+        if not services:
+            return None
+        marks = ",".join("?" * len(services))
+        row = self.conn.execute(
+            f"SELECT thread_id, updated_at FROM send_ledger WHERE draft_id=? AND service IN ({marks}) "
+            "AND thread_id != ? AND status IN ('sent', 'pending') AND day NOT LIKE 'copied:%' "
+            "ORDER BY updated_at LIMIT 1", (draft_id, *services, thread_id)).fetchone()
+        return (row["thread_id"], row["updated_at"]) if row is not None else None
+
+    @_locked
+    def sent_elsewhere(self, thread_id: str, draft_ids: Iterable[str],
+                       service: str) -> dict[str, tuple[str, str]]:
+        """{draft_id: (thread, when)} for the drafts another thread already sent via `service`."""
+        found = {}
+        for draft_id in draft_ids:
+            other = self._elsewhere(thread_id, draft_id, service)
+            if other is not None:
+                found[draft_id] = other
+        return found
+
+    @_locked
+    def record_blocked(self, thread_id: str, service: str,
+                       items: Iterable[tuple[str, str, str]]) -> None:
+        """(draft_id, email, reason) refused by a gate at send time: `skipped`, never over a
+        row that already says `sent`."""
+        now = clock.now_iso()
+        day = clock.now().date().isoformat()
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.executemany(
+                "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, day, detail, "
+                "created_at, updated_at) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?, ?) "
+                "ON CONFLICT (thread_id, draft_id, service) DO UPDATE SET status='skipped', "
+                "detail=excluded.detail, updated_at=excluded.updated_at WHERE status != 'sent'",
+                [(thread_id, draft_id, service, email, day, BLOCKED + reason, now, now)
+                 for draft_id, email, reason in items])
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    @_locked
+    def skipped(self, thread_id: str, service: str) -> list[dict]:
+        """This thread's skipped rows of `service` (queued, blocked, sent elsewhere), no payload."""
+        return [dict(row) for row in self.conn.execute(
+            "SELECT draft_id, email, detail, day, updated_at FROM send_ledger WHERE thread_id = ? "
+            "AND service = ? AND status = 'skipped' ORDER BY draft_id", (thread_id, service))]
 
     def mark(self, thread_id: str, draft_id: str, service: str, status: str, detail: str = "") -> None:
         self.mark_many(thread_id, service, [draft_id], status, detail)

@@ -124,6 +124,8 @@ def build_lead(user: dict, candidate: dict, icp: dict) -> dict:
         "from_repo": candidate.get("from_repo"), "language": candidate.get("language"),
         "repo_stars": candidate.get("repo_stars"), "contributions": candidate.get("contributions"),
         "role": candidate.get("role"), "signal": candidate.get("signal"),
+        "email_source": user.get("email_source") or ("none" if not user.get("email") else "unknown"),
+        "email_read_at": user.get("email_read_at") or clock.now_iso(),
     }
     lead["icp_score"] = icp_score(lead, icp, clock.now())
     lead["priority"] = priority(lead["icp_score"])
@@ -195,16 +197,23 @@ async def approve(state: RunState, runtime: Runtime[CmoContext]) -> dict:
 
 # -- report -------------------------------------------------------------------------------------
 def ledger_reports(db_path: str, thread_id: str, mode: str) -> dict:
+    from graphs.cmo.execute import skipped_report
+
+    sender = "outbox" if mode == "dry_run" else "instantly"
     with Ledger(db_path) as ledger:
         counts = ledger.counts(thread_id)
         attio_rows = ledger.rows(thread_id, "attio", statuses=("sent",))
+        skipped = skipped_report(ledger.skipped(thread_id, sender))
 
     def of(service: str, status: str) -> int:
         return counts.get(service, {}).get(status, 0)
 
-    sender = "outbox" if mode == "dry_run" else "instantly"
     return {
+        # The same rules in dry run and live: only the target differs (issue 11).
+        "skipped": skipped,
         "instantly": {"sent": of(sender, "sent"), "skipped": of(sender, "skipped"),
+                      "queued": len(skipped["queued"]), "blocked": len(skipped["blocked"]),
+                      "sent_elsewhere": len(skipped["sent_elsewhere"]),
                       "failed": of(sender, "failed") + of(sender, "pending"),
                       "dry_run": mode == "dry_run"},
         "attio": {"created": sum(1 for r in attio_rows if r["detail"] == "created"),
@@ -229,8 +238,9 @@ async def report(state: RunState, runtime: Runtime[CmoContext]) -> dict:
     if stopped:
         step.error("graph", {"max_steps": limits["max_steps"], "steps": steps},
                    f"stopped after {steps} steps: max_steps {limits['max_steps']} reached")
-    summary = (f"Sent {reports['instantly']['sent']}, skipped {reports['instantly']['skipped']}, "
-               f"failed {reports['instantly']['failed']}"
+    sent = reports["instantly"]
+    summary = (f"Sent {sent['sent']}, queued {sent['queued']}, blocked {sent['blocked']}, "
+               f"sent by other runs {sent['sent_elsewhere']}, failed {sent['failed']}"
                + (" (dry run)" if cfg.execution.mode == "dry_run" else ""))
     out = step.finish("report", ("Stopped early (max_steps). " if stopped else "") + summary,
                       reports=reports, ended=True)

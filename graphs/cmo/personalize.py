@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 from graphs.cmo.common import CmoContext, Step
@@ -63,18 +64,30 @@ async def _templates(ctx: CmoContext, step: Step) -> PersonalizeConfig:
         return settings.model_copy(update={"subject": defaults.subject, "body": defaults.body})
 
 
-def _base_draft(lead: dict, settings: PersonalizeConfig) -> dict:
-    values = template_values(lead, settings.sender)
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+def header_safe(subject: str) -> str:
+    """A subject is a mail header: GitHub data in it (a name with a newline or an escape
+    sequence) becomes a space, so no generated draft can inject a header."""
+    return " ".join(_HEADER_UNSAFE.sub(" ", subject).split())[:MAX_SUBJECT]
+
+
+def _base_draft(lead: dict, settings: PersonalizeConfig, compliance: Any = None) -> dict:
+    values = template_values(lead, settings.sender, compliance)
     meta = {"prospect_id": lead["login"], "icp_score": lead.get("icp_score", 0),
             "sequence_id": settings.sequence_id, "priority": lead.get("priority", "low"),
             "sendable": bool(lead.get("sendable")), "name": lead.get("name") or lead["login"],
-            "from_repo": lead.get("from_repo")}
+            "from_repo": lead.get("from_repo"),
+            # Provenance (GDPR Art. 14): where the address came from and when it was read.
+            "email_source": lead.get("email_source") or ("none" if not lead.get("email") else "unknown"),
+            "email_read_at": lead.get("email_read_at") or ""}
     if not lead.get("sendable"):
         meta["unsendable_reason"] = lead.get("unsendable_reason") or "no usable email"
     return {
         "draft_id": draft_id_for(lead["login"], settings.sequence_id),
         "email": (lead.get("email") or "").strip(),
-        "subject": render_template(settings.subject, values),
+        "subject": header_safe(render_template(settings.subject, values)),
         "body": render_template(settings.body, values),
         "meta": meta,
         "source": "template",
@@ -97,12 +110,13 @@ def _parse_reply(content: str) -> tuple[str, str]:
     subject, body = data.get("subject"), data.get("body")
     if not (isinstance(subject, str) and subject.strip() and isinstance(body, str) and body.strip()):
         raise ValueError("the model's JSON lacks a non-empty subject and body")
-    return subject.strip()[:MAX_SUBJECT], body.strip()[:MAX_BODY]
+    return header_safe(subject), body.strip()[:MAX_BODY]
 
 
 async def write_drafts(leads: list[dict], ctx: CmoContext, step: Step) -> list[dict]:
     settings = await _templates(ctx, step)
-    drafts = [_base_draft(lead, settings) for lead in leads]
+    compliance = getattr(ctx.config, "compliance", None)
+    drafts = [_base_draft(lead, settings, compliance) for lead in leads]
     use_model = ctx.config.llm.provider == "openai" and ctx.llm is not None
     targets = [i for i, draft in enumerate(drafts) if use_model and draft["meta"]["sendable"]]
     total = len(targets) or len(drafts)

@@ -138,6 +138,21 @@ class ExecutionConfig(_Section):
     linear: LinearConfig = LinearConfig()
 
 
+class ComplianceConfig(_Section):
+    """What cold email must carry and where addresses may come from (CAN-SPAM, GDPR Art. 14).
+
+    Templates name `{unsubscribe}` and `{postal_address}`; drafts render them from here, so the
+    review preview shows the footer exactly as it is sent, and the gates check the sent text."""
+
+    postal_address: str = ""
+    require_postal_address: bool = False
+    unsubscribe_text: str = 'Not interested? Reply "unsubscribe" and you will not hear from us again.'
+    require_unsubscribe: bool = False
+    # profile = the public `email` field of GET /users/{login}; graphql = GraphQL `user { email }`
+    allowed_sources: list[Literal["profile", "graphql"]] = ["profile", "graphql"]
+    role_addresses: Literal["warn", "block"] = "warn"   # info@, sales@, support@ ...
+
+
 class MarketingConfig(_Section):
     max_turns: int = Field(12, gt=0)
     context_messages: int = Field(20, gt=0)
@@ -179,6 +194,7 @@ class Config(_Section):
     llm: LlmConfig = LlmConfig()
     personalize: PersonalizeConfig = PersonalizeConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    compliance: ComplianceConfig = ComplianceConfig()
     marketing: MarketingConfig = MarketingConfig()
     store: StoreConfig = StoreConfig()
     sandbox: SandboxConfig = SandboxConfig()
@@ -196,7 +212,30 @@ class Config(_Section):
             if not self.execution.linear.team_id:
                 raise _KeyedError(("execution", "linear", "team_id"),
                                   "live execution needs a Linear team_id")
+            problem = self.live_compliance_problem()
+            if problem is not None:
+                raise _KeyedError(*problem)
         return self
+
+    def live_compliance_problem(self) -> tuple[tuple[str, ...], str] | None:
+        """(key path, why) for the first unmet compliance requirement, or None."""
+        rules = self.compliance
+        uses_template = not self.personalize.campaign_copy  # campaign copy is gated per draft
+        if rules.require_unsubscribe:
+            if not rules.unsubscribe_text.strip():
+                return (("compliance", "unsubscribe_text"),
+                        "require_unsubscribe is on but the unsubscribe text is empty")
+            if uses_template and "{unsubscribe}" not in self.personalize.body:
+                return (("personalize", "body"),
+                        "require_unsubscribe is on: the body must contain {unsubscribe}")
+        if rules.require_postal_address:
+            if not rules.postal_address.strip():
+                return (("compliance", "postal_address"),
+                        "require_postal_address is on but no postal address is set")
+            if uses_template and "{postal_address}" not in self.personalize.body:
+                return (("personalize", "body"),
+                        "require_postal_address is on: the body must contain {postal_address}")
+        return None
 
     # -- derived -----------------------------------------------------------------------------
     def github_token(self, env: Mapping[str, str] | None = None) -> str | None:

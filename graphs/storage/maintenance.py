@@ -198,8 +198,8 @@ def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
 
     The copy holds the checkpoint's ancestors and their writes (so its history reads like the
     source's), but not the writes recorded against the fork point itself: continuing the fork
-    runs the next step again instead of replaying the source's result. The source's send-ledger
-    rows are copied too, so a fork never re-sends a draft the source already sent.
+    runs the next step again instead of replaying the source's result. The send ledger is not
+    copied: it de-duplicates across threads, so a fork never repeats a vendor effect of its source.
     `edit` (top-level state keys) is applied with update_state, as `as_node` (default: the node
     that produced the fork point).
     """
@@ -248,7 +248,8 @@ def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint
     meta["forked_from"] = {"thread_id": source.thread_id, "checkpoint_id": checkpoint_id}
     sql.set_checkpoint_metadata(conn, new_thread_id, checkpoint_id,
                                 json.dumps(meta, ensure_ascii=False).encode())
-    _copy_ledger(conn, source.thread_id, new_thread_id)
+    # No ledger rows are copied: the fork's files, counters and reports hold only its own work,
+    # and the send ledger de-duplicates every vendor effect across threads (graphs/cmo/ledger.py).
     registry.ensure(conn)
     now = registry.now_iso()
     conn.execute(
@@ -257,18 +258,6 @@ def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint
         " ?, NULL, 1)",
         (new_thread_id, source.graph, source.goal, source.stage, now, now, int(source.sandbox),
          int(source.offline), json.dumps(source.counts)))
-
-
-def _copy_ledger(conn: sqlite3.Connection, source_thread: str, new_thread_id: str) -> None:
-    if not _has_column(conn, "send_ledger", "thread_id"):
-        return
-    columns = [row[1] for row in conn.execute("PRAGMA table_info(send_ledger)")]
-    # The copies keep the fork from re-sending; their `day` is marked so the daily cap (which
-    # counts today's rows across threads) does not count one real send twice.
-    picked = ", ".join("?" if name == "thread_id" else ("'copied:' || day" if name == "day" else name)
-                       for name in columns)
-    conn.execute(f"INSERT OR IGNORE INTO send_ledger ({', '.join(columns)}) SELECT {picked} "
-                 "FROM send_ledger WHERE thread_id = ?", (new_thread_id, source_thread))
 
 
 def _json_dict(value: Any) -> dict:
