@@ -30,6 +30,7 @@ class LaunchResult:
 
     thread_id: str
     graph: str
+    verb: str = "Started"  # what the toast says: "Started", "Resumed", "Forked"
 
 
 class RunLaunched(Message):

@@ -132,7 +132,8 @@ class CheckpointActions:
             adopt(launched.process)
         verb = f"Forked into {launched.thread_id}" if checkpoint_id else f"Resumed {thread_id}"
         self.post_message(self.ActionDone(verb, reload=True,
-                                          launched=LaunchResult(launched.thread_id, graph)))
+                                          launched=LaunchResult(launched.thread_id, graph,
+                                                                "Forked" if checkpoint_id else "Resumed")))
 
     def action_delete(self) -> None:
         self._ask("Delete this thread?",

@@ -356,7 +356,7 @@ class ConfigEditor(Screen):
         keys = ", ".join(sorted(result["changed"])) or "nothing"
         self.post_message(self.Applied(
             f"Applied to {thread_id}: {keys}",
-            launched=LaunchResult(thread_id, "cmo") if launched else None))
+            launched=LaunchResult(thread_id, "cmo", "Resumed") if launched else None))
 
     @on(Applied)
     def _applied(self, message: Applied) -> None:

@@ -26,7 +26,7 @@ from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
 from console.widgets.status_badge import APPROVABLE, RESUMABLE, flags_text, status_text
 
 # Actions that need a selected thread (and, for some, a given status).
-_THREAD_ACTIONS = {"open", "resume", "approve", "history"}
+_THREAD_ACTIONS = {"open", "resume", "approve", "history", "stop"}
 _NOTHING = object()
 
 
@@ -111,6 +111,7 @@ class HomeScreen(Screen):
         Binding("r", "resume", "Resume"),
         Binding("a", "approve", "Approve"),
         Binding("h", "history", "History"),
+        Binding("S", "stop", "Stop", show=False),
         Binding("c", "edit_config", "Config"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -201,6 +202,9 @@ class HomeScreen(Screen):
         visible = [row for row in self._all if matches(row, needle)]
         with self.app.batch_update():
             self.table.sync(visible, now)
+            wanted = getattr(self.app, "last_thread", None)
+            if wanted and self.table.select_key(wanted):
+                self.app.last_thread = None  # the run just started or opened: `h` means it
             text = summary(self._all)
             if needle:
                 text.append(f"   showing {len(visible)} matching ", style="dim")
@@ -262,6 +266,8 @@ class HomeScreen(Screen):
             return row.status in RESUMABLE
         if action == "approve":
             return row.status in APPROVABLE
+        if action == "stop":
+            return row.status == "running"
         return True
 
     def action_new_run(self) -> None:
@@ -284,6 +290,11 @@ class HomeScreen(Screen):
         row = self.selected
         if row is not None and row.status in APPROVABLE:
             self.app.approve_thread(row.thread_id)
+
+    def action_stop(self) -> None:
+        row = self.selected
+        if row is not None and row.status == "running":
+            self.app.confirm_stop(row)
 
     def action_history(self) -> None:
         if (row := self.selected) is not None:
