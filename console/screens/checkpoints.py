@@ -24,6 +24,7 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 from console.messages import RunLaunched
 from console.screens.checkpoint_actions import CheckpointActions
 from console.widgets.list_keys import ListTable, text_filter
+from console.widgets.status_badge import status_label
 from console.widgets.state_tree import StateTree
 from graphs.core.state_diff import diff_values, format_path, search_paths
 from graphs.core.text import one_line
@@ -134,9 +135,11 @@ class CheckpointBrowser(CheckpointActions, Screen):
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("Checkpoints ", style="bold")
         text.append(one_line(self.thread_id, 40))
-        text.append(f"  {status}  {self.total:,} checkpoints  page {page} of {pages}", style="dim")
+        # Page first: at 80 columns the status is what gets cut, never "of N".
+        text.append(f"  page {page} of {pages}", style="bold")
         if pages > 1 and page < pages:
-            text.append("  } oldest", style="dim")
+            text.append(" (} oldest)", style="dim")
+        text.append(f"  {self.total:,} checkpoints  {status_label(status)}", style="dim")
         if note:
             text.append(f"  {one_line(note, 60)}", style="italic")
         self.query_one("#cp-header", Static).update(text)
