@@ -14,6 +14,7 @@ from graphs.core.config_errors import ConfigError
 if TYPE_CHECKING:
     from graphs.core.config import Config
 from graphs.storage.db import DatabaseError
+from graphs.storage.location import sqlite_path
 from graphs.core.text import clean_text
 
 
@@ -39,7 +40,7 @@ def operator_errors(fn: Callable) -> Callable:
 def reading_db(args) -> Path:
     """Read-only commands given --db need nothing else from the config: skip loading it."""
     if getattr(args, "db", None) and not getattr(args, "config", None):
-        return Path(args.db)
+        return sqlite_path(args.db)
     return load(args)[1]
 
 
@@ -47,8 +48,9 @@ def load(args) -> tuple["Config", Path]:
     from graphs.core.config import load_config
 
     cfg = load_config(getattr(args, "config", None))
-    db_path = Path(getattr(args, "db", None) or cfg.storage.db)
-    return cfg, db_path
+    if getattr(args, "db", None):
+        return cfg, sqlite_path(args.db)
+    return cfg, sqlite_path(cfg.storage.db, origin="storage.db")
 
 
 def emit_json(value: Any) -> None:
@@ -67,7 +69,7 @@ def jsonable(value: Any) -> Any:
 
 
 def open_console(args) -> int:
-    db_path = _peek_db(args) or _load_for_console(args)[1]
+    db_path = _console_db(args)
     from console.app import make_app
 
     app = make_app(config_path=getattr(args, "config", None), db_path=db_path,
@@ -79,15 +81,15 @@ def open_console(args) -> int:
 
 
 @operator_errors
-def _load_for_console(args) -> tuple["Config", Path]:
-    return load(args)
+def _console_db(args) -> Path:
+    return _peek_db(args) or load(args)[1]
 
 
 def _peek_db(args) -> Path | None:
     """The database path without validating the config (pydantic is off the first-paint path;
     the console validates right after its first frame). None: let full validation explain."""
     if getattr(args, "db", None):
-        return Path(args.db)
+        return sqlite_path(args.db)
     path = getattr(args, "config", None)
     if path is None:
         if not Path("config.yaml").exists():
@@ -107,7 +109,10 @@ def _peek_db(args) -> Path | None:
             from graphs.storage.db import DEFAULT_DB
 
             return Path(DEFAULT_DB)
-        return Path(storage["db"]) if isinstance(storage["db"], str) and storage["db"] else None
+        return sqlite_path(storage["db"], origin="storage.db") \
+            if isinstance(storage["db"], str) and storage["db"] else None
+    except DatabaseError:
+        raise
     except Exception:  # unreadable or not YAML: the full load says what is wrong
         return None
 

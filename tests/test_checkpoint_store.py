@@ -1,4 +1,7 @@
-"""The de-duplicating checkpoint serializer, the strict allowlist, and paged history."""
+"""The stock checkpoint format, the strict allowlist, the legacy read path + upgrade, and paged
+history. (Rewritten with the move off the private cmo_blob format: what cmo writes must now be
+exactly what a stock SqliteSaver reads, so the old "stored once in cmo_blobs" tests became
+"stock reader reads it" and "old files still read / upgrade".)"""
 
 import json
 from dataclasses import dataclass
@@ -9,8 +12,10 @@ import pytest
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-from graphs.storage.checkpoint import DedupSerializer, BlobStore, collect_garbage, open_saver, open_sync_saver
-from graphs.storage.inspect import history_page, latest_checkpoint_id
+from graphs.storage.checkpoint import (collect_garbage, legacy_notice, make_serializer, open_saver,
+                                       open_sync_saver)
+from graphs.storage.inspect import history_page, latest_checkpoint_id, thread_state
+from graphs.storage.upgrade import upgrade
 
 
 @dataclass
@@ -44,7 +49,9 @@ def _graph():
     return graph
 
 
-async def test_unchanged_large_value_is_stored_once(tmp_path):
+async def test_what_cmo_writes_a_stock_saver_reads(tmp_path):
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
     db = tmp_path / "db.sqlite"
     config = {"configurable": {"thread_id": "t"}}
     async with open_saver(db) as saver:
@@ -52,18 +59,16 @@ async def test_unchanged_large_value_is_stored_once(tmp_path):
         await graph.ainvoke({"n": 0}, config)
         snapshot = await graph.aget_state(config)
         assert snapshot.interrupts[0].value == {"count": 2000}
-        result = await graph.ainvoke(Command(resume=42), config)
-    assert result["n"] == 42 and len(result["leads"]) == 2000
     conn = sqlite3.connect(db)
-    blobs = conn.execute("SELECT count(*) FROM cmo_blobs").fetchone()[0]
-    checkpoints, checkpoint_bytes = conn.execute(
-        "SELECT count(*), sum(length(checkpoint)) FROM checkpoints").fetchone()
-    assert blobs == 1, "the lead list must be stored once, not per checkpoint"
-    assert checkpoints >= 5
-    assert checkpoint_bytes < 20_000
-    final_json = len(json.dumps(result))
-    db_bytes = sum(p.stat().st_size for p in tmp_path.iterdir())
-    assert db_bytes < 3 * final_json + 200_000
+    types = {row[0] for row in conn.execute("SELECT type FROM checkpoints UNION SELECT type FROM writes")}
+    assert types <= {"msgpack", "null", "json"}, types
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'cmo_blobs'").fetchone()
+    conn.close()
+    with SqliteSaver.from_conn_string(str(db)) as stock:  # the default serializer, no cmo code
+        stock_graph = _graph().compile(checkpointer=stock)
+        state = stock_graph.get_state(config)
+        assert len(state.values["leads"]) == 2000 and state.interrupts[0].value == {"count": 2000}
+        assert len(list(stock_graph.get_state_history(config))) >= 5
 
 
 async def test_sync_reader_sees_the_same_state(tmp_path):
@@ -93,7 +98,7 @@ async def test_history_pages_are_newest_first_and_name_nodes(tmp_path):
 
 
 def test_strict_deserialisation_refuses_arbitrary_types(tmp_path):
-    serde = DedupSerializer(BlobStore(tmp_path / "db.sqlite"))
+    serde = make_serializer(tmp_path / "db.sqlite")
     from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
     permissive = JsonPlusSerializer(allowed_msgpack_modules=True)
@@ -103,37 +108,51 @@ def test_strict_deserialisation_refuses_arbitrary_types(tmp_path):
     assert not isinstance(revived, Smuggled)
 
 
-def test_garbage_collection_keeps_referenced_blobs(tmp_path):
-    db = tmp_path / "db.sqlite"
-    serde = DedupSerializer(BlobStore(db))
-    big = serde.dumps_typed(["x" * 100] * 100)
-    other = serde.dumps_typed(["y" * 100] * 100)
-    assert big[0] == "cmo_blob" and other[0] == "cmo_blob"
-    conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE writes (value BLOB, type TEXT)")
-    conn.execute("INSERT INTO writes VALUES (?, ?)", (big[1], big[0]))
-    conn.commit()
-    assert collect_garbage(conn, serde) == 1
-    assert serde.loads_typed(big) == ["x" * 100] * 100
-    with pytest.raises(KeyError):
-        DedupSerializer(BlobStore(db)).loads_typed(other)
-
-
-async def test_shared_read_cache_reuses_unchanged_values(tmp_path):
-    from graphs.storage.checkpoint import DecodedCache
+async def test_an_old_private_format_file_still_reads_and_upgrades(tmp_path, legacy_format):
+    from langgraph.checkpoint.sqlite import SqliteSaver
 
     db = tmp_path / "db.sqlite"
     config = {"configurable": {"thread_id": "t"}}
     async with open_saver(db) as saver:
         await _graph().compile(checkpointer=saver).ainvoke({"n": 0}, config)
-    cache = DecodedCache(4)
-    page = history_page(db, "t", limit=2)
-    seen = []
-    for info in page:
-        with open_sync_saver(db, cache) as saver:
-            tup = saver.get_tuple({"configurable": {"thread_id": "t", "checkpoint_id": info.checkpoint_id}})
-            seen.append(tup.checkpoint["channel_values"]["leads"])
-    assert seen[0] is seen[1], "an unchanged list is decoded once"
-    with open_sync_saver(db) as saver:  # without the cache every read is a fresh copy
-        fresh = saver.get_tuple(config).checkpoint["channel_values"]["leads"]
-    assert fresh == seen[0] and fresh is not seen[0]
+    before = thread_state(db, "t")
+    counts = legacy_format(db)
+    assert counts["checkpoints"] >= 3 and counts["writes"] >= 1, counts
+    with SqliteSaver.from_conn_string(str(db)) as stock:  # what an old file does to stock readers
+        assert stock.get_tuple(config).checkpoint["channel_values"]["leads"] != before.values["leads"]
+    legacy = thread_state(db, "t")  # the legacy-aware read path
+    assert legacy.values == before.values and legacy.interrupts == before.interrupts
+    assert "cmo db upgrade" in legacy_notice(db)
+    result = upgrade(db)
+    assert result["upgraded"] and result["checkpoints"] >= 3 and result["writes"] >= 1
+    assert legacy_notice(db) is None and upgrade(db)["upgraded"] is False  # idempotent
+    with SqliteSaver.from_conn_string(str(db)) as stock:
+        state = _graph().compile(checkpointer=stock).get_state(config)
+    assert state.values == before.values and state.interrupts[0].value == {"count": 2000}
+
+
+async def test_garbage_collection_keeps_referenced_legacy_blobs(tmp_path, legacy_format):
+    db = tmp_path / "db.sqlite"
+    config = {"configurable": {"thread_id": "t"}}
+    async with open_saver(db) as saver:
+        await _graph().compile(checkpointer=saver).ainvoke({"n": 0}, config)
+    legacy_format(db)
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO cmo_blobs VALUES ('dead', 'msgpack', x'90')")
+    conn.commit()
+    serde = make_serializer(db)
+    assert collect_garbage(conn, serde) == 1
+    serde.close()
+    conn.close()
+    assert len(thread_state(db, "t").values["leads"]) == 2000
+
+
+async def test_shared_reads_reuse_an_unchanged_checkpoint(tmp_path):
+    db = tmp_path / "db.sqlite"
+    config = {"configurable": {"thread_id": "t"}}
+    async with open_saver(db) as saver:
+        await _graph().compile(checkpointer=saver).ainvoke({"n": 0}, config)
+    first = thread_state(db, "t", shared=True)
+    assert thread_state(db, "t", shared=True) is first, "a poller re-reads nothing unchanged"
+    fresh = thread_state(db, "t")  # without sharing every read is a fresh copy
+    assert fresh.values == first.values and fresh is not first

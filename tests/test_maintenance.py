@@ -46,8 +46,11 @@ def with_sections(cfg, **sections):
 
 
 def blob_count(db) -> int:
+    """Legacy cmo_blobs rows (0 once the file is in the stock format, which has no such table)."""
     conn = sqlite3.connect(db)
     try:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'cmo_blobs'").fetchone():
+            return 0
         return conn.execute("SELECT count(*) FROM cmo_blobs").fetchone()[0]
     finally:
         conn.close()
@@ -95,6 +98,20 @@ def test_prune_one_thread_leaves_others_and_collects_blobs(cfg):
     assert checkpoint_count(db, other) == before_other
     assert blob_count(db) <= blobs_before
     assert thread_state(db, other).interrupts  # untouched thread still resumable at approval
+
+
+def test_prune_on_an_old_format_file_still_collects_its_blobs(cfg, legacy_format):
+    db = cfg.storage.db
+    other = "cmo-20260101-000000-bbbbbb"
+    run_to_approval(cfg, other)
+    grow_thread(db, SOURCE, 2)
+    legacy_format(db)
+    before = thread_state(db, other).values
+    blobs_before = blob_count(db)
+    assert blobs_before > 0
+    prune(db, keep=1, thread_id=SOURCE)
+    assert blob_count(db) < blobs_before
+    assert thread_state(db, other).values == before
 
 
 def test_prune_rejects_keep_below_one(cfg):

@@ -3,6 +3,8 @@ PocketBase's REST API served by a local fake speaking PocketBase's shapes)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import itertools
 import json
 import re
@@ -108,10 +110,12 @@ def pocketbase():
         yield fake, base_url
 
 
-@pytest.fixture(params=["sqlite", "pocketbase"])
+@pytest.fixture(params=["sqlite", "postgres", "pocketbase"])
 def store(request, tmp_path):
     if request.param == "sqlite":
         yield SqliteCampaignStore(tmp_path / "db.sqlite")
+    elif request.param == "postgres":
+        yield SqliteCampaignStore(request.getfixturevalue("pg_url"))
     else:
         with serve(FakePocketBase()) as base_url:
             yield PocketBaseStore(base_url, TOKEN)
@@ -170,6 +174,17 @@ async def test_sqlite_store_lives_in_the_checkpoint_file_and_seeds_once(tmp_path
     brands = conn.execute("SELECT COUNT(*) FROM mkt_records WHERE collection='brand_identity'")
     assert brands.fetchone()[0] == 1
     conn.close()
+
+
+async def test_table_store_seeds_once_when_two_machines_start_together_on_postgres(pg_url):
+    import psycopg
+
+    await asyncio.gather(*(SqliteCampaignStore(pg_url).list_records("campaigns") for _ in range(4)))
+    with psycopg.connect(pg_url) as conn:
+        brands = conn.execute("SELECT COUNT(*) FROM mkt_records WHERE collection='brand_identity'")
+        assert brands.fetchone()[0] == 1
+        seqs = [r[0] for r in conn.execute("SELECT seq FROM mkt_records ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))  # MAX+1 under a lock: no duplicates
 
 
 async def test_pocketbase_client_sends_token_and_reports_auth_errors(pocketbase):

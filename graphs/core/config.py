@@ -24,6 +24,16 @@ class _Section(BaseModel):
 class StorageConfig(_Section):
     db: str = DEFAULT_DB
 
+    @field_validator("db")
+    @classmethod
+    def _no_password_in_file(cls, value: str) -> str:
+        from graphs.storage.location import has_password
+
+        if has_password(value):
+            raise ValueError("a database password does not belong in config.yaml: remove it from "
+                             "the URL and set PGPASSWORD in the environment")
+        return value
+
 
 _STARS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
 

@@ -1,8 +1,9 @@
-"""The campaign store: PocketBase's REST API when `store.url` is set, else SQLite tables (`mkt_*`).
+"""The campaign store: PocketBase's REST API when `store.url` is set, else tables (`mkt_*`).
 
 Both backends speak one async interface (`CampaignStore`) and return PocketBase-shaped records
-(`id`, `collectionName`, `created`, `updated` plus the fields). The SQLite store lives in the same
-file as the checkpoints and is seeded with a sample brand on first use.
+(`id`, `collectionName`, `created`, `updated` plus the fields). The table store lives in cmo's
+database (the SQLite file beside the checkpoints, or Postgres) and is seeded with a sample brand
+on first use.
 """
 
 from __future__ import annotations
@@ -10,22 +11,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
 import httpx
 
 from graphs.core import clock
-from graphs.storage import db as dbmod
+from graphs.storage import sqldb
+from graphs.storage.location import is_server_url
 from graphs.marketing_team.pocketbase import PocketBaseStore, pocketbase_filter
 from graphs.marketing_team.schema import (APPROVAL_STATUSES, COLLECTIONS, PAGE_LIMIT,  # noqa: F401
                                           CampaignStore, StoreError, fields_of, new_id, schema_of,
                                           validate_data, validate_filters)
 
-# -- SQLite ------------------------------------------------------------------------------------
+# -- tables in cmo's database (SQLite or Postgres) ---------------------------------------------
 
-SQLITE_SCHEMA = """
+TABLES = """
 CREATE TABLE IF NOT EXISTS mkt_records (
     id TEXT PRIMARY KEY,
     collection TEXT NOT NULL,
@@ -60,41 +61,41 @@ SAMPLE_BRAND: dict[str, list[dict]] = {
 }
 
 
-class SqliteCampaignStore:
-    """Records as JSON rows in `mkt_records`, in the checkpoint database file."""
+class SqlCampaignStore:
+    """Records as JSON rows in `mkt_records`, in cmo's database (a SQLite path or a URL)."""
 
-    kind = "sqlite"
+    kind = "sql"
 
     def __init__(self, db_path: str | Path) -> None:
         self.db_path = str(db_path)
         self._ready = False
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> sqldb.Database:
         # A connection per operation: short transactions, no loop/thread affinity, WAL readers free.
-        conn = dbmod.connect(self.db_path)
+        conn = sqldb.connect(self.db_path)
         if not self._ready:
-            conn.executescript(SQLITE_SCHEMA)
+            conn.script(TABLES)
             self._seed(conn)
             self._ready = True
         return conn
 
-    def _seed(self, conn: sqlite3.Connection) -> None:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")  # two processes starting together seed once
-            if conn.execute("SELECT 1 FROM mkt_meta WHERE key = 'seeded'").fetchone():
+    def _seed(self, conn: sqldb.Database) -> None:
+        with conn.transaction(lock="mkt_records"):  # two processes starting together seed once
+            if conn.one("SELECT 1 FROM mkt_meta WHERE key = 'seeded'"):
                 return
             for collection, rows in SAMPLE_BRAND.items():
                 for row in rows:
                     self._insert(conn, collection, row)
             conn.execute("INSERT INTO mkt_meta (key, value) VALUES ('seeded', ?)", (clock.now_iso(),))
 
-    def _insert(self, conn: sqlite3.Connection, collection: str, data: Mapping[str, Any]) -> dict:
+    def _insert(self, conn: sqldb.Database, collection: str, data: Mapping[str, Any]) -> dict:
         now = clock.now_iso()
         record_id = new_id()
-        seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM mkt_records").fetchone()[0]
-        conn.execute("INSERT INTO mkt_records (id, collection, data, created, updated, seq) "
-                     "VALUES (?, ?, ?, ?, ?, ?)",
-                     (record_id, collection, json.dumps(dict(data)), now, now, seq))
+        with conn.transaction(lock="mkt_records"):  # seq is MAX+1: one writer at a time
+            seq = conn.one("SELECT COALESCE(MAX(seq), 0) + 1 FROM mkt_records")[0]
+            conn.execute("INSERT INTO mkt_records (id, collection, data, created, updated, seq) "
+                         "VALUES (?, ?, ?, ?, ?, ?)",
+                         (record_id, collection, json.dumps(dict(data)), now, now, seq))
         return _record(record_id, collection, dict(data), now, now)
 
     async def list_collections(self) -> list[str]:
@@ -103,7 +104,7 @@ class SqliteCampaignStore:
     async def get_schema(self, collection: str) -> dict:
         return schema_of(collection)
 
-    # sqlite3 blocks: run it off the event loop, or a checkpoint write that the loop has yet
+    # sqlite3/psycopg block: run them off the event loop, or a checkpoint write that the loop has yet
     # to commit (AsyncSqliteSaver, same file) would hold the lock while we wait for it.
     async def list_records(self, collection: str, filters: Mapping[str, Any] | None = None,
                            limit: int = PAGE_LIMIT) -> list[dict]:
@@ -126,8 +127,8 @@ class SqliteCampaignStore:
     def _list(self, collection: str, filters: dict, limit: int) -> list[dict]:
         conn = self._connect()
         try:
-            rows = conn.execute("SELECT id, data, created, updated FROM mkt_records "
-                                "WHERE collection = ? ORDER BY seq", (collection,)).fetchall()
+            rows = conn.all("SELECT id, data, created, updated FROM mkt_records "
+                            "WHERE collection = ? ORDER BY seq", (collection,))
         finally:
             conn.close()
         records = [_record(r[0], collection, json.loads(r[1]), r[2], r[3]) for r in rows]
@@ -137,8 +138,8 @@ class SqliteCampaignStore:
     def _get(self, collection: str, record_id: str) -> dict:
         conn = self._connect()
         try:
-            row = conn.execute("SELECT id, data, created, updated FROM mkt_records "
-                               "WHERE collection = ? AND id = ?", (collection, record_id)).fetchone()
+            row = conn.one("SELECT id, data, created, updated FROM mkt_records "
+                           "WHERE collection = ? AND id = ?", (collection, record_id))
         finally:
             conn.close()
         if row is None:
@@ -148,17 +149,16 @@ class SqliteCampaignStore:
     def _create(self, collection: str, data: dict) -> dict:
         conn = self._connect()
         try:
-            with conn:
-                return self._insert(conn, collection, data)
+            return self._insert(conn, collection, data)
         finally:
             conn.close()
 
     def _update(self, collection: str, record_id: str, data: dict) -> dict:
         conn = self._connect()
         try:
-            with conn:
-                row = conn.execute("SELECT data, created FROM mkt_records WHERE collection = ? "
-                                   "AND id = ?", (collection, record_id)).fetchone()
+            with conn.transaction(lock=f"mkt_records:{record_id}"):
+                row = conn.one("SELECT data, created FROM mkt_records WHERE collection = ? "
+                               "AND id = ?", (collection, record_id))
                 if row is None:
                     raise StoreError(f"no {collection} record {record_id!r}")
                 merged = {**json.loads(row[0]), **data}
@@ -168,6 +168,9 @@ class SqliteCampaignStore:
         finally:
             conn.close()
         return _record(record_id, collection, merged, row[1], now)
+
+
+SqliteCampaignStore = SqlCampaignStore  # the name before the store also ran on Postgres
 
 
 def _record(record_id: str, collection: str, data: dict, created: str, updated: str) -> dict:
@@ -183,7 +186,7 @@ def make_store(cfg: Any, db_path: str | Path, env: Mapping[str, str] | None = No
     if cfg.store.url:
         return PocketBaseStore(cfg.store.url, env.get(cfg.store.token_env) or None,
                                timeout=cfg.timeouts.store_api, transport=transport)
-    return SqliteCampaignStore(db_path)
+    return SqlCampaignStore(db_path)
 
 
 def _pick_approved_email(records: list[dict]) -> dict | None:
@@ -221,15 +224,12 @@ def approved_email_copy(cfg: Any, db_path: str | Path, campaign_id: str,
         except (httpx.HTTPError, ValueError) as exc:
             raise StoreError(f"PocketBase at {cfg.store.url}: {type(exc).__name__}") from None
         return _pick_approved_email([i for i in items if isinstance(i, dict)])
-    if not Path(db_path).exists():
+    if not is_server_url(db_path) and not Path(db_path).exists():
         return None
-    conn = dbmod.connect(db_path)
-    try:
-        if not dbmod.table_exists(conn, "mkt_records"):
+    with sqldb.connect(db_path) as conn:
+        if not conn.table_exists("mkt_records"):
             return None
-        rows = conn.execute("SELECT data, created, updated FROM mkt_records "
-                            "WHERE collection = 'content'").fetchall()
-    finally:
-        conn.close()
+        rows = conn.all("SELECT data, created, updated FROM mkt_records "
+                        "WHERE collection = 'content'")
     records = [{**json.loads(d), "created": c, "updated": u} for d, c, u in rows]
     return _pick_approved_email([r for r in records if r.get("campaign") == campaign_id])

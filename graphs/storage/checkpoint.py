@@ -1,17 +1,20 @@
-"""Checkpointers on the SQLite file: strict deserialisation and de-duplicated large values.
+"""Checkpointers on the SQLite file, in the stock LangGraph format.
 
-The SQLite savers store every channel's full value in every checkpoint row, so a run holding
-3,000 leads would copy them into each step. `DedupSerializer` stores any large value once, by
-content hash, in `cmo_blobs`, and leaves a small reference in the checkpoint. Unchanged lists
-then cost nothing per step, while state, history and forks keep their ordinary LangGraph shape.
+What cmo writes is what any LangGraph tool reads: the stock savers with the default serializer
+(JsonPlusSerializer), strict msgpack allowlist (`allowed_msgpack_modules=None`: only LangGraph's
+built-in safe types are revived, so a file cannot make us construct arbitrary objects). Storage
+is kept small by the graphs' channel declarations, not by a private format: the marketing
+transcript is a `DeltaChannel` (only each step's new messages are stored).
+
+Files written by older cmo versions hold values in a private format (type tag `cmo_blob` and
+`{"__cmo_blob__": sha}` references into the `cmo_blobs` table). `LegacyAwareSerializer` still
+reads them, and `cmo db upgrade` (graphs.storage.upgrade) rewrites them into the stock format.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
-from collections import OrderedDict
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -19,53 +22,36 @@ from typing import Any, AsyncIterator, Iterator
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from graphs.storage import db as dbmod
+from graphs.storage import sql
 
-BLOB_MIN_BYTES = 4096
+# The old private format (read-only support; never written any more).
 BLOB_TYPE = "cmo_blob"
 _MARKER = "__cmo_blob__"
-
-BLOB_SCHEMA = """
-CREATE TABLE IF NOT EXISTS cmo_blobs (
-    sha TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    data BLOB NOT NULL
-);
-"""
+LEGACY_TABLE = "cmo_blobs"
+UPGRADE_HINT = "run `cmo db upgrade` to rewrite it in the stock LangGraph format"
 
 
-class BlobStore:
-    """Content-addressed values in the same SQLite file (own connection, thread-safe)."""
+def strict_serializer() -> JsonPlusSerializer:
+    """The default serializer with the strict msgpack allowlist (what every write uses)."""
+    return JsonPlusSerializer(allowed_msgpack_modules=None)
+
+
+class LegacyBlobs:
+    """Read-only access to the old `cmo_blobs` table, opened only when a legacy value is met."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._known: set[str] = set()
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = dbmod.connect(self.path)
-            self._conn.executescript(BLOB_SCHEMA)
-        return self._conn
-
-    def put(self, type_: str, data: bytes) -> str:
-        sha = hashlib.sha256(type_.encode() + b"\0" + data).hexdigest()
-        if sha in self._known:
-            return sha
-        with self._lock:
-            conn = self._connection()
-            with conn:
-                conn.execute("INSERT OR IGNORE INTO cmo_blobs (sha, type, data) VALUES (?, ?, ?)",
-                             (sha, type_, data))
-            self._known.add(sha)
-        return sha
 
     def get(self, sha: str) -> tuple[str, bytes]:
         with self._lock:
-            row = self._connection().execute(
-                "SELECT type, data FROM cmo_blobs WHERE sha = ?", (sha,)).fetchone()
+            if self._conn is None:
+                self._conn = dbmod.connect(self.path, readonly=True)
+            row = self._conn.execute(f"SELECT type, data FROM {LEGACY_TABLE} WHERE sha = ?",
+                                     (sha,)).fetchone()
         if row is None:
-            raise KeyError(f"checkpoint value {sha[:12]} is missing from cmo_blobs")
+            raise KeyError(f"checkpoint value {sha[:12]} is missing from {LEGACY_TABLE}")
         return row[0], bytes(row[1])
 
     def close(self) -> None:
@@ -75,93 +61,77 @@ class BlobStore:
                 self._conn = None
 
 
-class DecodedCache:
-    """Decoded large values by content hash, for READ-ONLY callers that poll a thread: a list
-    that did not change between checkpoints is neither read nor decoded again. Callers that
-    share it must never mutate what they get."""
+class LegacyAwareSerializer(JsonPlusSerializer):
+    """Writes the stock format (dumps_typed is JsonPlusSerializer's); reads old cmo files too."""
 
-    def __init__(self, size: int = 16) -> None:
-        self.size = size
-        self._items: OrderedDict[str, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, sha: str, load) -> Any:
-        with self._lock:
-            if sha in self._items:
-                self._items.move_to_end(sha)
-                return self._items[sha]
-        value = load()
-        with self._lock:
-            self._items[sha] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value
-
-
-class DedupSerializer(JsonPlusSerializer):
-    """JsonPlusSerializer (strict msgpack allowlist) that moves large values into BlobStore."""
-
-    def __init__(self, blobs: BlobStore, cache: DecodedCache | None = None) -> None:
-        # allowed_msgpack_modules=None: only LangGraph's built-in safe types are revived.
+    def __init__(self, db_path: str | Path | None = None) -> None:
         super().__init__(allowed_msgpack_modules=None)
-        self.blobs = blobs
-        self.cache = cache
+        self.legacy = LegacyBlobs(db_path) if db_path is not None else None
+        self.legacy_seen = False
 
-    def _load_blob(self, sha: str) -> Any:
-        def load() -> Any:
-            return super(DedupSerializer, self).loads_typed(self.blobs.get(sha))
-
-        return self.cache.get(sha, load) if self.cache is not None else load()
-
-    def _stash(self, value: Any) -> Any:
-        type_, data = super().dumps_typed(value)
-        if len(data) < BLOB_MIN_BYTES:
-            return value
-        return {_MARKER: self.blobs.put(type_, data)}
-
-    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
-        if _is_checkpoint(obj):
-            values = {key: (self._stash(value) if isinstance(value, (list, dict, str)) else value)
-                      for key, value in obj["channel_values"].items()}
-            return super().dumps_typed({**obj, "channel_values": values})
-        type_, data = super().dumps_typed(obj)
-        if len(data) >= BLOB_MIN_BYTES and type_ != "null":
-            return BLOB_TYPE, self.blobs.put(type_, data).encode()
-        return type_, data
+    def _blob(self, sha: str) -> Any:
+        if self.legacy is None:
+            raise ValueError(f"a {BLOB_TYPE} value needs the database it came from")
+        self.legacy_seen = True
+        return super().loads_typed(self.legacy.get(sha))
 
     def loads_typed(self, data: tuple[str, bytes]) -> Any:
         type_, payload = data
         if type_ == BLOB_TYPE:
-            return self._load_blob(payload.decode())
+            return self._blob(bytes(payload).decode())
         obj = super().loads_typed(data)
-        if _is_checkpoint(obj):
-            obj["channel_values"] = {
-                key: (self._load_blob(value[_MARKER]) if _is_marker(value) else value)
-                for key, value in obj["channel_values"].items()
-            }
+        if is_checkpoint(obj) and any(is_marker(v) for v in obj["channel_values"].values()):
+            obj["channel_values"] = {key: (self._blob(value[_MARKER]) if is_marker(value) else value)
+                                     for key, value in obj["channel_values"].items()}
         return obj
 
     def referenced(self, data: tuple[str, bytes]) -> set[str]:
-        """Blob hashes a stored checkpoint or write refers to (for garbage collection)."""
+        """Legacy blob hashes a stored checkpoint or write refers to (garbage collection)."""
         type_, payload = data
         if type_ == BLOB_TYPE:
-            return {payload.decode()}
+            return {bytes(payload).decode()}
         obj = super().loads_typed(data)
-        if _is_checkpoint(obj):
-            return {v[_MARKER] for v in obj["channel_values"].values() if _is_marker(v)}
+        if is_checkpoint(obj):
+            return {v[_MARKER] for v in obj["channel_values"].values() if is_marker(v)}
         return set()
 
+    def close(self) -> None:
+        if self.legacy is not None:
+            self.legacy.close()
 
-def _is_checkpoint(obj: Any) -> bool:
+
+def is_checkpoint(obj: Any) -> bool:
     return isinstance(obj, dict) and "channel_values" in obj and "channel_versions" in obj
 
 
-def _is_marker(value: Any) -> bool:
+def is_marker(value: Any) -> bool:
     return isinstance(value, dict) and len(value) == 1 and _MARKER in value
 
 
-def make_serializer(db_path: str | Path, cache: DecodedCache | None = None) -> DedupSerializer:
-    return DedupSerializer(BlobStore(db_path), cache)
+def make_serializer(db_path: str | Path | None = None) -> LegacyAwareSerializer:
+    return LegacyAwareSerializer(db_path)
+
+
+def has_legacy_format(conn: sqlite3.Connection) -> bool:
+    """Whether the file still holds values in cmo's old private format."""
+    return dbmod.table_exists(conn, LEGACY_TABLE)
+
+
+def legacy_notice(db_path: str | Path) -> str | None:
+    """One sentence for the operator when the file needs `cmo db upgrade`, else None."""
+    if not Path(db_path).exists():
+        return None
+    try:
+        conn = dbmod.connect(db_path, readonly=True)
+    except dbmod.DatabaseError:
+        return None
+    try:
+        if has_legacy_format(conn):
+            return (f"{db_path} holds checkpoints in cmo's old private format, which other "
+                    f"LangGraph tools cannot read; {UPGRADE_HINT}")
+        return None
+    finally:
+        conn.close()
 
 
 @asynccontextmanager
@@ -175,7 +145,7 @@ async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
     serde = make_serializer(path)
     # Autocommit: each statement commits inside aiosqlite's thread. In the default mode the saver
     # holds SQLite's write lock between an INSERT and a commit that needs the event loop, so any
-    # synchronous writer on that loop (registry, blob store, ledger) would deadlock until timeout.
+    # synchronous writer on that loop (registry, ledger) would deadlock until timeout.
     conn = await aiosqlite.connect(str(path), timeout=dbmod.BUSY_TIMEOUT_MS / 1000,
                                    isolation_level=None)
     try:
@@ -185,15 +155,15 @@ async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
         yield saver
     finally:
         await conn.close()
-        serde.blobs.close()
+        serde.close()
 
 
 @contextmanager
-def open_sync_saver(db_path: str | Path, cache: DecodedCache | None = None) -> Iterator[Any]:
-    """A SqliteSaver for thread workers and CLI reads (never call it from an event loop)."""
+def open_sync_saver(db_path: str | Path) -> Iterator[Any]:
+    """A writable SqliteSaver for thread workers (never call it from an event loop)."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    serde = make_serializer(db_path, cache)
+    serde = make_serializer(db_path)
     conn = dbmod.connect(db_path)
     try:
         saver = SqliteSaver(conn, serde=serde)
@@ -201,22 +171,44 @@ def open_sync_saver(db_path: str | Path, cache: DecodedCache | None = None) -> I
         yield saver
     finally:
         conn.close()
-        serde.blobs.close()
+        serde.close()
 
 
-def collect_garbage(conn: sqlite3.Connection, serde: DedupSerializer) -> int:
-    """Delete blobs no checkpoint or write refers to; returns how many were deleted."""
-    if not dbmod.table_exists(conn, "cmo_blobs"):
+@contextmanager
+def open_read_saver(db_path: str | Path) -> Iterator[Any]:
+    """A SqliteSaver on a READ-ONLY connection: never setup(), never a write to the file.
+
+    Raises DatabaseError when the file does not exist. The saver's own schema migration
+    (adding writes.task_path) is skipped; `_has_task_path` says whether the column is there.
+    """
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    serde = make_serializer(db_path)
+    conn = dbmod.connect(db_path, readonly=True)
+    try:
+        saver = SqliteSaver(conn, serde=serde)
+        saver.is_setup = True  # setup() would CREATE/ALTER tables: a reader must not write
+        saver._has_task_path = sql.has_writes(conn) and "task_path" in sql.columns(conn, "writes")
+        yield saver
+    finally:
+        conn.close()
+        serde.close()
+
+
+def collect_garbage(conn: sqlite3.Connection, serde: LegacyAwareSerializer) -> int:
+    """Delete legacy blobs no checkpoint or write refers to; returns how many were deleted.
+
+    Only files not yet upgraded have the table; after `cmo db upgrade` this is a no-op.
+    """
+    if not has_legacy_format(conn):
         return 0
     live: set[str] = set()
-    if dbmod.table_exists(conn, "checkpoints"):
-        for type_, payload in conn.execute("SELECT type, checkpoint FROM checkpoints"):
-            live |= serde.referenced((type_, bytes(payload)))
-    if dbmod.table_exists(conn, "writes"):
-        for (payload,) in conn.execute("SELECT value FROM writes WHERE type = ?", (BLOB_TYPE,)):
-            live.add(bytes(payload).decode())
-    stored = {sha for (sha,) in conn.execute("SELECT sha FROM cmo_blobs")}
+    for type_, payload in sql.checkpoint_payloads(conn):
+        live |= serde.referenced((type_, payload))
+    for payload in sql.write_payloads_of_type(conn, BLOB_TYPE):
+        live.add(payload.decode())
+    stored = {sha for (sha,) in conn.execute(f"SELECT sha FROM {LEGACY_TABLE}")}
     dead = stored - live
     with conn:
-        conn.executemany("DELETE FROM cmo_blobs WHERE sha = ?", [(sha,) for sha in dead])
+        conn.executemany(f"DELETE FROM {LEGACY_TABLE} WHERE sha = ?", [(sha,) for sha in dead])
     return len(dead)

@@ -1,21 +1,24 @@
 """Read-only views of threads: state at a checkpoint, pending interrupts, history pages.
 
 Synchronous on purpose: the console calls these from thread workers and the CLI calls them
-directly. History pages read checkpoint metadata with one indexed query and never decode
-checkpoint blobs, so a thread with 10,000 checkpoints opens at once.
+directly. Nothing here imports langgraph.graph or compiles a graph: state comes from the saver
+(graphs.storage.replay), history pages read checkpoint metadata with one indexed query and never
+decode checkpoint blobs, so a thread with 10,000 checkpoints opens at once. Every connection is
+read-only: a read never writes to the file.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from graphs.storage import db as dbmod
-from graphs.storage.registry import graph_of
+from graphs.storage import replay, sql
 
 
 @dataclass
@@ -43,73 +46,78 @@ class CheckpointInfo:
         return self.__dict__.copy()
 
 
-@lru_cache(maxsize=4)
-def _builder(kind: str):
-    if kind == "marketing":
-        from graphs.marketing_team.graph import build_graph
-    else:
-        from graphs.cmo.graph import build_graph
-    return build_graph()
-
-
-_SHARED_VALUES = None
-
-
-def _shared_cache():
-    global _SHARED_VALUES
-    if _SHARED_VALUES is None:
-        from graphs.storage.checkpoint import DecodedCache
-
-        _SHARED_VALUES = DecodedCache(16)
-    return _SHARED_VALUES
+_SNAPSHOTS: OrderedDict[tuple[str, str, str], ThreadState] = OrderedDict()
+_SNAPSHOT_LOCK = threading.Lock()
 
 
 def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None = None,
                  graph: str | None = None, *, shared: bool = False) -> ThreadState | None:
     """The state of a thread at its newest (or the given) checkpoint; None if there is none.
 
-    `shared=True` is for read-only pollers: large values unchanged since the last read come
-    from a process-wide cache (the same objects), so following a run does not re-decode them.
+    Read through a read-only SqliteSaver (get_tuple, pending writes, delta-channel history):
+    no graph is compiled and no schema applied, so any LangGraph thread shows its real channels
+    (graphs.storage.replay documents how `next` and interrupts are derived). `graph` is accepted
+    for old callers and ignored. `shared=True` is for read-only pollers: a checkpoint already
+    read is returned from a small process-wide cache (the same object: never mutate it).
     """
-    from graphs.storage.checkpoint import open_sync_saver
+    from graphs.storage.checkpoint import open_read_saver
 
     if not Path(db_path).exists():
         return None
-    configurable = {"thread_id": thread_id, "checkpoint_ns": ""}
-    if checkpoint_id:
-        configurable["checkpoint_id"] = checkpoint_id
     try:
-        with open_sync_saver(db_path, _shared_cache() if shared else None) as saver:
-            compiled = _builder(graph or graph_of(thread_id)).compile(checkpointer=saver)
-            snapshot = compiled.get_state({"configurable": configurable})
+        with open_read_saver(db_path) as saver:
+            conn = saver.conn
+            if not sql.has_checkpoints(conn):
+                return None
+            wanted = checkpoint_id or sql.newest_checkpoint_id(conn, thread_id)
+            if wanted is None:
+                return None
+            key = (str(db_path), thread_id, wanted)
+            if shared:
+                with _SNAPSHOT_LOCK:
+                    if key in _SNAPSHOTS:
+                        _SNAPSHOTS.move_to_end(key)
+                        return _SNAPSHOTS[key]
+            tup = saver.get_tuple({"configurable": {"thread_id": thread_id, "checkpoint_ns": "",
+                                                    "checkpoint_id": wanted}})
+            if tup is None:
+                return None
+            # Like get_state: only a "live" read (no checkpoint named) drops tasks already done.
+            finished = () if checkpoint_id else replay.finished_nodes(
+                sql.write_tasks(conn, thread_id, [wanted]).get(wanted, ()))
+            state = ThreadState(
+                thread_id=thread_id,
+                values=replay.read_values(saver, tup),
+                next=replay.next_nodes(tup.checkpoint, finished),
+                interrupts=replay.interrupts_of(tup.pending_writes),
+                checkpoint_id=wanted,
+                parent_id=(tup.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+                created_at=tup.checkpoint.get("ts"),
+                metadata=dict(tup.metadata or {}),
+            )
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
-    if snapshot.config is None or not snapshot.created_at and not snapshot.values:
+    if shared:
+        with _SNAPSHOT_LOCK:
+            _SNAPSHOTS[key] = state
+            while len(_SNAPSHOTS) > 8:
+                _SNAPSHOTS.popitem(last=False)
+    return state
+
+
+def _read_conn(db_path: str | Path) -> sqlite3.Connection | None:
+    if not Path(db_path).exists():
         return None
-    parent = (snapshot.parent_config or {}).get("configurable", {}).get("checkpoint_id")
-    return ThreadState(
-        thread_id=thread_id,
-        values=dict(snapshot.values or {}),
-        next=tuple(snapshot.next or ()),
-        interrupts=[{"id": item.id, "value": item.value} for item in snapshot.interrupts or ()],
-        checkpoint_id=snapshot.config["configurable"].get("checkpoint_id"),
-        parent_id=parent,
-        created_at=snapshot.created_at,
-        metadata=dict(snapshot.metadata or {}),
-    )
+    return dbmod.connect(db_path, readonly=True)
 
 
 def latest_checkpoint_id(db_path: str | Path, thread_id: str) -> str | None:
     """The newest checkpoint id of a thread (ids are time-ordered): cheap change detection."""
-    if not Path(db_path).exists():
+    conn = _read_conn(db_path)
+    if conn is None:
         return None
-    conn = dbmod.connect(db_path, readonly=True)
     try:
-        if not dbmod.table_exists(conn, "checkpoints"):
-            return None
-        row = conn.execute("SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = ? "
-                           "AND checkpoint_ns = ''", (thread_id,)).fetchone()
-        return row[0] if row else None
+        return sql.newest_checkpoint_id(conn, thread_id)
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
@@ -119,20 +127,12 @@ def latest_checkpoint_id(db_path: str | Path, thread_id: str) -> str | None:
 def history_page(db_path: str | Path, thread_id: str, limit: int = 50,
                  before: str | None = None) -> list[CheckpointInfo]:
     """Checkpoints newest first, `limit` at a time, strictly older than `before`."""
-    if not Path(db_path).exists():
-        return []
     limit = max(1, min(int(limit), 1000))
-    conn = dbmod.connect(db_path, readonly=True)
+    conn = _read_conn(db_path)
+    if conn is None:
+        return []
     try:
-        if not dbmod.table_exists(conn, "checkpoints"):
-            return []
-        sql = ("SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
-               "WHERE thread_id = ? AND checkpoint_ns = ''")
-        args: list[Any] = [thread_id]
-        if before:
-            sql += " AND checkpoint_id < ?"
-            args.append(before)
-        rows = conn.execute(sql + " ORDER BY checkpoint_id DESC LIMIT ?", (*args, limit)).fetchall()
+        rows = sql.history_rows(conn, thread_id, limit, before)
         nodes = _nodes_by_checkpoint(conn, thread_id, [r[1] for r in rows if r[1]])
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
@@ -144,24 +144,20 @@ def history_page(db_path: str | Path, thread_id: str, limit: int = 50,
         page.append(CheckpointInfo(
             checkpoint_id=checkpoint_id, parent_id=parent_id, step=meta.get("step"),
             source=meta.get("source"), node=nodes.get(parent_id) if parent_id else None,
-            created_at=_uuid6_time(checkpoint_id)))
+            created_at=uuid6_time(checkpoint_id)))
     return page
 
 
 def _nodes_by_checkpoint(conn: sqlite3.Connection, thread_id: str,
                          parent_ids: list[str]) -> dict[str, str]:
     """Which node(s) ran from each parent checkpoint: the writes recorded against it."""
-    if not parent_ids or not dbmod.table_exists(conn, "writes"):
-        return {}
-    marks = ",".join("?" * len(parent_ids))
     found: dict[str, list[str]] = {}
-    for checkpoint_id, task_path in conn.execute(
-            f"SELECT DISTINCT checkpoint_id, task_path FROM writes WHERE thread_id = ? "
-            f"AND checkpoint_ns = '' AND checkpoint_id IN ({marks})", (thread_id, *parent_ids)):
-        name = (task_path or "").rsplit(",", 1)[-1].strip()
-        if name and name not in found.setdefault(checkpoint_id, []):
-            found[checkpoint_id].append(name)
-    return {key: "+".join(sorted(names)) for key, names in found.items()}
+    for checkpoint_id, tasks in sql.write_tasks(conn, thread_id, parent_ids).items():
+        for _task_id, task_path, _channel in tasks:
+            name = task_path.rsplit(",", 1)[-1].strip()
+            if name and name not in found.setdefault(checkpoint_id, []):
+                found[checkpoint_id].append(name)
+    return {key: "+".join(sorted(names)) for key, names in found.items() if names}
 
 
 def _json(text: Any) -> dict:
@@ -174,7 +170,7 @@ def _json(text: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _uuid6_time(checkpoint_id: str) -> str | None:
+def uuid6_time(checkpoint_id: str) -> str | None:
     """Checkpoint ids are UUIDv6: the creation time is in the id itself."""
     import uuid
     from datetime import datetime, timedelta, timezone
@@ -192,13 +188,10 @@ def _uuid6_time(checkpoint_id: str) -> str | None:
 
 
 def checkpoint_count(db_path: str | Path, thread_id: str) -> int:
-    if not Path(db_path).exists():
+    conn = _read_conn(db_path)
+    if conn is None:
         return 0
-    conn = dbmod.connect(db_path, readonly=True)
     try:
-        if not dbmod.table_exists(conn, "checkpoints"):
-            return 0
-        return conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ? "
-                            "AND checkpoint_ns = ''", (thread_id,)).fetchone()[0]
+        return sql.checkpoint_count(conn, thread_id)
     finally:
         conn.close()

@@ -2,8 +2,8 @@
 
 Every change is one transaction or is undone as a whole. History is never rewritten: a fork is a
 NEW thread holding a copy of the source's ancestor chain up to the chosen checkpoint (the
-checkpoint rows are small, large values are shared in cmo_blobs by hash), so the original stays
-intact and both appear in the runs list. An edit before forking goes through the compiled graph's
+whole chain is copied, so DeltaChannels replay the same), so the original stays intact and both
+appear in the runs list. An edit before forking goes through the compiled graph's
 `update_state(as_node=...)`, the same way LangGraph records any state change.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from graphs.storage import db as dbmod
-from graphs.storage import registry
+from graphs.storage import registry, sql
 from graphs.core.runner import RunRefused
 
 REVIEW_TABLES = ("approval_reviews", "approval_submissions")
@@ -39,13 +39,14 @@ def _has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
 
 
 def _collect_garbage(conn: sqlite3.Connection, db_path: str | Path) -> int:
+    """Legacy cmo_blobs no row refers to any more (files not yet upgraded; else a no-op)."""
     from graphs.storage.checkpoint import collect_garbage, make_serializer
 
     serde = make_serializer(db_path)
     try:
         return collect_garbage(conn, serde)
     finally:
-        serde.blobs.close()
+        serde.close()
 
 
 def _refuse_if_running(db_path: str | Path, thread_id: str) -> registry.ThreadRow | None:
@@ -69,30 +70,18 @@ def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[
     deleted, touched = 0, 0
     conn = dbmod.connect(db_path)
     try:
-        if dbmod.table_exists(conn, "checkpoints"):
+        if sql.has_checkpoints(conn):
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
-                if thread_id is None:
-                    keys = conn.execute("SELECT DISTINCT thread_id, checkpoint_ns FROM checkpoints"
-                                        ).fetchall()
-                else:
-                    keys = conn.execute("SELECT DISTINCT thread_id, checkpoint_ns FROM checkpoints "
-                                        "WHERE thread_id = ?", (thread_id,)).fetchall()
-                has_writes = dbmod.table_exists(conn, "writes")
                 threads = set()
-                for thread, ns in keys:
-                    cutoff = conn.execute(
-                        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
-                        "checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?",
-                        (thread, ns, keep - 1)).fetchone()
+                for thread, ns in sql.thread_namespaces(conn, thread_id):
+                    cutoff = sql.nth_newest_id(conn, thread, ns, keep - 1)
                     if cutoff is None:
                         continue
-                    count = conn.execute(
-                        "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND "
-                        "checkpoint_id < ?", (thread, ns, cutoff[0])).rowcount
-                    if has_writes:
-                        conn.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? "
-                                     "AND checkpoint_id < ?", (thread, ns, cutoff[0]))
+                    # The oldest kept checkpoint becomes a full snapshot of every DeltaChannel
+                    # first: the ancestors it would replay from are about to go.
+                    _materialize_deltas(conn, db_path, thread, ns, cutoff)
+                    count = sql.delete_older_than(conn, thread, ns, cutoff)
                     if count:
                         deleted += count
                         threads.add(thread)
@@ -122,11 +111,12 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
     try:
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            for table in ("checkpoints", "writes", "runs", *REVIEW_TABLES):
+            found += sql.delete_thread_rows(conn, thread_id)
+            for table in ("runs", *REVIEW_TABLES):
                 if _has_column(conn, table, "thread_id"):
                     count = conn.execute(f"DELETE FROM {table} WHERE thread_id = ?",
                                          (thread_id,)).rowcount
-                    if table in ("checkpoints", "runs"):
+                    if table == "runs":
                         found += count
         if found:
             _collect_garbage(conn, db_path)
@@ -137,17 +127,69 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
     return found > 0
 
 
+def _materialize_deltas(conn: sqlite3.Connection, db_path: str | Path, thread_id: str, ns: str,
+                        checkpoint_id: str) -> None:
+    """Store every DeltaChannel of `checkpoint_id` as a full `_DeltaSnapshot` in its row.
+
+    A DeltaChannel keeps only its writes per checkpoint and is rebuilt from the nearest
+    ancestor snapshot; once prune deletes the ancestors, the oldest kept checkpoint must hold
+    the value itself (the remedy LangGraph's BaseCheckpointSaver.prune documents).
+    """
+    from langgraph.checkpoint.serde.types import _DeltaSnapshot
+
+    from graphs.storage import replay
+    from graphs.storage.checkpoint import make_serializer, strict_serializer
+
+    row = sql.checkpoint_row(conn, thread_id, ns, checkpoint_id)
+    if row is None:
+        return
+    serde = make_serializer(db_path)
+    try:
+        checkpoint = serde.loads_typed(row)
+        metadata = _json_dict(sql.checkpoint_metadata(conn, thread_id, checkpoint_id)) \
+            if ns == "" else {}
+        wanted = replay.delta_channels(checkpoint, metadata)
+        if not wanted:
+            return
+        history = _delta_history(conn, serde, thread_id, ns, checkpoint_id, wanted)
+        for name in wanted:
+            entry = history.get(name) or {}
+            checkpoint["channel_values"][name] = _DeltaSnapshot(
+                replay.fold(entry.get("seed"), [w[2] for w in entry.get("writes") or ()]))
+        sql.replace_checkpoint(conn, thread_id, ns, checkpoint_id,
+                               *strict_serializer().dumps_typed(checkpoint))
+    finally:
+        serde.close()
+
+
+def _delta_history(conn: sqlite3.Connection, serde: Any, thread_id: str, ns: str,
+                   checkpoint_id: str, channels: list[str]) -> Any:
+    """The saver's own get_delta_channel_history, on the connection holding the transaction."""
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    saver = SqliteSaver(conn, serde=serde)
+    saver.is_setup = True
+    saver.cursor = _plain_cursor(conn)  # no commit: prune's transaction is still open
+    return saver.get_delta_channel_history(
+        config={"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,
+                                 "checkpoint_id": checkpoint_id}}, channels=channels)
+
+
+def _plain_cursor(conn: sqlite3.Connection):
+    from contextlib import contextmanager
+
+    @contextmanager
+    def cursor(transaction: bool = True):
+        cur = conn.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    return cursor
+
+
 # -- fork -----------------------------------------------------------------------------------
-
-
-_CHAIN = """
-WITH RECURSIVE chain(id) AS (
-    SELECT ?
-    UNION
-    SELECT c.parent_checkpoint_id FROM checkpoints c JOIN chain ON c.checkpoint_id = chain.id
-    WHERE c.thread_id = ? AND c.checkpoint_ns = '' AND c.parent_checkpoint_id IS NOT NULL
-)
-"""
 
 
 def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
@@ -167,9 +209,12 @@ def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
     source = registry.get_thread(db_path, source_thread)
     if source is None:
         raise RunRefused(f"no thread {source_thread} in {db_path}")
+    from graphs.core.runner import GRAPH_MODULES
+
+    if source.graph not in GRAPH_MODULES:
+        raise RunRefused(f"thread {source_thread} belongs to graph {source.graph!r}, which cmo "
+                         f"does not know ({', '.join(GRAPH_MODULES)}); it cannot be forked here")
     new_thread_id = new_thread_id or make_thread_id(source.graph)
-    if registry.graph_of(new_thread_id) != registry.graph_of(source_thread):
-        raise RunRefused(f"thread id {new_thread_id} does not name a {source.graph} thread")
     conn = dbmod.connect(db_path)
     try:
         with conn:
@@ -193,37 +238,18 @@ def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
 
 def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint_id: str,
                 new_thread_id: str) -> None:
-    if not dbmod.table_exists(conn, "checkpoints") or conn.execute(
-            "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND "
-            "checkpoint_id = ?", (source.thread_id, checkpoint_id)).fetchone() is None:
+    if not sql.checkpoint_exists(conn, source.thread_id, checkpoint_id):
         raise RunRefused(f"thread {source.thread_id} has no checkpoint {checkpoint_id}")
-    if conn.execute("SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1",
-                    (new_thread_id,)).fetchone() or (dbmod.table_exists(conn, "runs") and conn.execute(
-                        "SELECT 1 FROM runs WHERE thread_id = ?", (new_thread_id,)).fetchone()):
+    if sql.thread_exists(conn, new_thread_id) or (dbmod.table_exists(conn, "runs") and conn.execute(
+            "SELECT 1 FROM runs WHERE thread_id = ?", (new_thread_id,)).fetchone()):
         raise RunRefused(f"thread {new_thread_id} already exists")
-    args = (checkpoint_id, source.thread_id)
-    conn.execute(
-        _CHAIN + "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
-        "parent_checkpoint_id, type, checkpoint, metadata) SELECT ?, checkpoint_ns, checkpoint_id, "
-        "parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ? "
-        "AND checkpoint_ns = '' AND checkpoint_id IN (SELECT id FROM chain)",
-        (*args, new_thread_id, source.thread_id))
-    if dbmod.table_exists(conn, "writes"):
-        conn.execute(
-            _CHAIN + "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, "
-            "task_path, idx, channel, type, value) SELECT ?, checkpoint_ns, checkpoint_id, task_id, "
-            "task_path, idx, channel, type, value FROM writes WHERE thread_id = ? AND "
-            "checkpoint_ns = '' AND checkpoint_id IN (SELECT id FROM chain) AND checkpoint_id != ?",
-            (*args, new_thread_id, source.thread_id, checkpoint_id))
+    # The whole ancestor chain is copied, so DeltaChannels rebuild in the fork as in the source.
+    sql.copy_chain(conn, source.thread_id, checkpoint_id, new_thread_id)
     # Mark the fork point, so a browser can say where the fork came from.
-    (metadata,) = conn.execute(
-        "SELECT metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND "
-        "checkpoint_id = ?", (new_thread_id, checkpoint_id)).fetchone()
-    meta = _json_dict(metadata)
+    meta = _json_dict(sql.checkpoint_metadata(conn, new_thread_id, checkpoint_id))
     meta["forked_from"] = {"thread_id": source.thread_id, "checkpoint_id": checkpoint_id}
-    conn.execute("UPDATE checkpoints SET metadata = ? WHERE thread_id = ? AND checkpoint_ns = '' "
-                 "AND checkpoint_id = ?",
-                 (json.dumps(meta, ensure_ascii=False).encode(), new_thread_id, checkpoint_id))
+    sql.set_checkpoint_metadata(conn, new_thread_id, checkpoint_id,
+                                json.dumps(meta, ensure_ascii=False).encode())
     _copy_ledger(conn, source.thread_id, new_thread_id)
     registry.ensure(conn)
     now = registry.now_iso()

@@ -2,14 +2,17 @@
 
 Built for threads with 10,000 checkpoints: a page is one indexed query (graphs.storage.inspect
 .history_page) plus one query for the checkpoint rows of the page and their parents. Rows are
-decoded *shallowly*: the de-duplicating serializer keeps large values out of the row as content
-hashes, so a row is small; a large value's size is read from its msgpack header (arrays and maps
-carry their length up front) without decoding the items. Summaries then compare fingerprints
-(graphs.core.state_diff), so a page of 50 never decodes 50 full states.
+decoded *shallowly*: msgpack is parsed without reviving any object (an extension value, such as a
+LangChain message, stays an opaque hash of its bytes), then each top-level value is reduced to a
+fingerprint (graphs.core.state_diff), so summaries never build 50 full states. A DeltaChannel
+that stored no value at a checkpoint is fingerprinted by its channel version (it changed iff its
+version did). Files still in cmo's old private format are read too (their references resolve to
+the size in the `cmo_blobs` header).
 """
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import struct
 from dataclasses import dataclass
@@ -17,8 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from graphs.storage import db as dbmod
-from graphs.storage.checkpoint import _MARKER, BLOB_TYPE
+from graphs.storage import sql
+from graphs.storage.checkpoint import _MARKER, BLOB_TYPE, LEGACY_TABLE
 from graphs.storage.inspect import CheckpointInfo, history_page
+from graphs.storage.replay import is_state_key
 from graphs.core.state_diff import Shape, shape_of, summarize_change
 
 
@@ -31,6 +36,26 @@ class TimelineEntry(CheckpointInfo):
     @classmethod
     def of(cls, info: CheckpointInfo, summary: str) -> "TimelineEntry":
         return cls(**info.__dict__, summary=summary)
+
+
+def _opaque(code: int, data: bytes) -> str:
+    return f"ext{code}:" + hashlib.blake2b(data, digest_size=10).hexdigest()
+
+
+def _shallow(type_: str, payload: bytes) -> dict:
+    """The checkpoint as plain data, extension types left opaque (nothing revived)."""
+    if type_ == "msgpack":
+        import ormsgpack
+
+        return ormsgpack.unpackb(payload, ext_hook=_opaque)
+    return _serde().loads_typed((type_, payload))
+
+
+def _packed_digest(value) -> str:
+    """An identity token from msgpack bytes (C speed; json.dumps of 3,000 leads is not)."""
+    import ormsgpack
+
+    return hashlib.blake2b(ormsgpack.packb(value), digest_size=12).hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -57,7 +82,7 @@ def _msgpack_size(data: bytes) -> int | None:
 def _blob_shape(conn: sqlite3.Connection, sha: str, cache: dict[str, Shape]) -> Shape:
     if sha in cache:
         return cache[sha]
-    row = conn.execute("SELECT type, substr(data, 1, 8) FROM cmo_blobs WHERE sha = ?",
+    row = conn.execute(f"SELECT type, substr(data, 1, 8) FROM {LEGACY_TABLE} WHERE sha = ?",
                        (sha,)).fetchone()
     if row is None:
         shape = Shape("other", None, sha)
@@ -71,23 +96,25 @@ def _blob_shape(conn: sqlite3.Connection, sha: str, cache: dict[str, Shape]) -> 
     return shape
 
 
-def _is_state_key(key: str) -> bool:
-    return not key.startswith("__") and ":" not in key
-
-
 def _row_shapes(conn: sqlite3.Connection, type_: str, payload: bytes,
                 cache: dict[str, Shape]) -> dict[str, Shape]:
     if type_ == BLOB_TYPE:  # never written for checkpoints, but be tolerant
         return {}
-    checkpoint = _serde().loads_typed((type_, payload))
+    checkpoint = _shallow(type_, payload)
+    values = checkpoint.get("channel_values") or {}
     shapes = {}
-    for key, value in (checkpoint.get("channel_values") or {}).items():
-        if not _is_state_key(key):
+    for key, value in values.items():
+        if not is_state_key(key):
             continue
         if isinstance(value, dict) and len(value) == 1 and _MARKER in value:
             shapes[key] = _blob_shape(conn, value[_MARKER], cache)
+        elif isinstance(value, (list, dict)) and type_ == "msgpack":
+            shapes[key] = shape_of(value, token=_packed_digest(value))
         else:
             shapes[key] = shape_of(value)
+    for key, version in (checkpoint.get("channel_versions") or {}).items():
+        if is_state_key(key) and key not in values:  # a DeltaChannel between snapshots
+            shapes[key] = Shape("other", None, f"v:{version}")
     return shapes
 
 
@@ -103,17 +130,11 @@ def timeline_page(db_path: str | Path, thread_id: str, limit: int = 50,
     shapes: dict[str, dict[str, Shape]] = {}
     blob_cache: dict[str, Shape] = {}
     try:
-        ids = sorted(wanted)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for checkpoint_id, type_, payload in conn.execute(
-                    f"SELECT checkpoint_id, type, checkpoint FROM checkpoints WHERE thread_id = ? "
-                    f"AND checkpoint_ns = '' AND checkpoint_id IN ({marks})", (thread_id, *chunk)):
-                try:
-                    shapes[checkpoint_id] = _row_shapes(conn, type_, bytes(payload), blob_cache)
-                except Exception:  # an unreadable row must not break the whole page
-                    shapes[checkpoint_id] = {}
+        for checkpoint_id, type_, payload in sql.checkpoint_blobs(conn, thread_id, wanted):
+            try:
+                shapes[checkpoint_id] = _row_shapes(conn, type_, payload, blob_cache)
+            except Exception:  # an unreadable row must not break the whole page
+                shapes[checkpoint_id] = {}
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
