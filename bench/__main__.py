@@ -21,7 +21,8 @@ from bench.common import PYTHON, ROOT, header
 BENCHMARKS = {
     "first_paint": "cmo start -> home screen drawn",
     "history": "first page of a thread with 10,000 checkpoints",
-    "storage": "database bytes / final state bytes, 600 repos x 3,000 people",
+    "storage": "database bytes / final state bytes: CMO 600 x 3,000, marketing 21 goals",
+    "show": "cmo show vs a plain SqliteSaver.get_tuple script",
     "memory": "peak RSS of the console with a 3,000-lead run open",
     "traffic": "bytes written to the terminal per second, idle and streaming",
     "thread_list": "cmo threads --json and the home screen, 1,000 threads x 100 checkpoints",
@@ -29,6 +30,7 @@ BENCHMARKS = {
     "overhead": "run throughput with the console attached vs headless",
     "responsiveness": "key press -> screen updated while a run streams 500 updates/s",
     "github": "API calls per lead and enrichment time, GraphQL and REST, 100 ms/call",
+    "server": "LangGraph Server vs local: run started elsewhere -> listed, CLI, console paint",
 }
 TIMEOUT = 300
 

@@ -20,6 +20,7 @@ from textual.binding import Binding
 
 from console.commands import ActionsProvider, bound_actions
 from console.screens.home import HomeScreen
+from console.launching import start_launch
 from console.messages import LaunchFailed, LaunchResult, RunLaunched
 from console.textsafe import plain
 from graphs.core import clock as clockmod
@@ -31,12 +32,15 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 
 # Optional screens other contributors add; the console works (and says so) without them.
+APPROVAL = ("console.screens.approval", "ApprovalScreen")
+CHECKPOINTS = ("console.screens.checkpoints", "CheckpointBrowser")
+# A graph spec's `dashboard` key -> its screen. A graph cmo does not know gets the generic view
+# (timeline, state tree, diff, pending interrupts), which applies no schema.
 DASHBOARDS = {
     "cmo": ("console.screens.cmo_dashboard", "CmoDashboard"),
     "marketing": ("console.screens.marketing_dashboard", "MarketingDashboard"),
+    "generic": ("console.screens.generic_thread", "GenericThreadScreen"),
 }
-APPROVAL = ("console.screens.approval", "ApprovalScreen")
-CHECKPOINTS = ("console.screens.checkpoints", "CheckpointBrowser")
 CONFIG_EDITOR = ("console.screens.config_editor", "ConfigEditor")
 
 
@@ -143,12 +147,16 @@ class CmoApp(App):
         self.push_screen(getattr(module, class_name)(*args), callback=callback)
         return True
 
-    def open_thread(self, thread_id: str, graph: str) -> None:
+    def open_thread(self, thread_id: str, graph: str | None) -> None:
         """Open a thread's dashboard (unless it is already the screen in front)."""
         self.last_thread = thread_id
+        from graphs.core.specs import GENERIC_DASHBOARD, get
+
         if getattr(self.screen, "thread_id", None) == thread_id:
             return
-        self.push_optional(DASHBOARDS.get(graph, DASHBOARDS["cmo"]), thread_id)
+        spec = get(graph)
+        key = spec.dashboard if spec is not None else GENERIC_DASHBOARD
+        self.push_optional(DASHBOARDS.get(key, DASHBOARDS[GENERIC_DASHBOARD]), thread_id)
 
     def approve_thread(self, thread_id: str) -> None:
         if self.allowed("approving"):
@@ -158,21 +166,12 @@ class CmoApp(App):
         self.push_optional(CHECKPOINTS, thread_id)
 
     # -- launching ------------------------------------------------------------------------------
-    @work(thread=True, group="launch", exit_on_error=False)
-    def resume_thread(self, thread_id: str, graph: str) -> None:
-        """Start a child process that resumes a crashed/stopped thread, then open its dashboard."""
-        from graphs.core.launch import spawn_resume
-
-        if self.readonly:
-            self.post_message(LaunchFailed("read-only console: resuming is off"))
+    def resume_thread(self, thread_id: str, graph: str | None = None) -> None:
+        """Start a child process that resumes a crashed/stopped thread, then open its dashboard
+        (refused with a toast when the lifecycle or the thread's recorded graph rules it out)."""
+        if not self.allowed("resuming"):
             return
-        try:
-            launched = spawn_resume(thread_id, config_path=self.config_path, db_path=self.db_path)
-        except Exception as exc:  # shown to the operator; the console keeps going
-            self.post_message(LaunchFailed(f"could not resume {thread_id}: {exc}"))
-            return
-        self.adopt(launched.process)
-        self.post_message(RunLaunched(LaunchResult(launched.thread_id, graph, "Resumed")))
+        start_launch(self, "resume", failure=f"could not resume {thread_id}", thread_id=thread_id)
 
     # -- stopping ---------------------------------------------------------------------------------
     def confirm_stop(self, row: Any) -> None:

@@ -32,9 +32,14 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
                         help="SQLite database (default: storage.db from the config)")
     parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="machine-readable output")
+    parser.add_argument("--server", metavar="URL", default=default,
+                        help="a LangGraph Server to work on instead of the database "
+                             "(default: server.url from the config)")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from graphs.core import specs  # the known graphs (imports no langgraph)
+
     parser = argparse.ArgumentParser(
         prog="cmo", description="Operator console for the CMO outbound and marketing-team graphs. "
         "Without a command, opens the terminal console.")
@@ -49,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         return child
 
     run = command("run", "start (or continue) a run; stops at the approval step or the end")
-    run.add_argument("graph", choices=["cmo", "marketing"], help=(
+    run.add_argument("graph", choices=specs.names(), help=(
         "which graph: 'cmo' = the outbound graph (GitHub repositories -> scored leads -> "
         "drafted emails; stops for your approval before anything is sent); 'marketing' = the "
         "marketing-team graph (a Supervisor routing a Strategist, CampaignManager, Researcher "
@@ -93,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", default=None, help="who decided (default: $USER)")
     approve.add_argument("--quiet", action="store_true")
 
-    resume = command("resume", "continue a stopped or crashed thread from its newest checkpoint")
+    resume = command("resume", "continue a stopped, crashed or failed thread from its newest "
+                     "checkpoint")
     resume.add_argument("thread")
     resume.add_argument("--checkpoint", metavar="ID",
                         help="fork: continue from this checkpoint in a new thread (the original stays)")
@@ -106,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = command("delete", "delete a thread and its checkpoints")
     delete.add_argument("thread")
+
+    db = command("db", "database commands")
+    db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)
+    upgrade = db_sub.add_parser(
+        "upgrade", help="rewrite checkpoints from cmo's old private format (cmo_blob) into the "
+        "stock LangGraph format, so other LangGraph tools can read the file")
+    _common(upgrade, top=False)
 
     config = command("config", "configuration commands")
     config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
@@ -127,11 +140,13 @@ def did_you_mean(parser: argparse.ArgumentParser, argv: list[str]) -> str | None
     import difflib
 
     names = command_names(parser)
+    valued = {flag for action in parser._actions if action.option_strings and action.nargs != 0
+              for flag in action.option_strings}
     # The first word that is not an option's value is the command.
     for index, arg in enumerate(argv):
         if arg.startswith("-"):
             continue
-        if index and argv[index - 1] in ("--config", "--db"):
+        if index and argv[index - 1] in valued:  # an option's value, not the command
             continue
         if arg in names:
             return None
@@ -152,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     from console import cli_commands as commands
 
     try:
+        from console.cli_remote import dispatch_remote, remote_url
+
+        url = remote_url(args)
+        if url:  # on a LangGraph Server: its own dispatch (console/cli_remote.py)
+            return dispatch_remote(args, url)
         if args.command is None:
             return commands.open_console(args)
         handler = getattr(commands, f"cmd_{args.command}")

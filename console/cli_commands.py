@@ -23,12 +23,15 @@ def operator_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from graphs.core.specs import UnknownGraph
         from graphs.storage.registry import RunRefused, ThreadBusy
 
         try:
             return fn(*args, **kwargs)
         except ConfigError as exc:
             raise CliError(exc.render(), EXIT_CONFIG) from None
+        except UnknownGraph as exc:  # a usage mistake: the thread is not one cmo can run
+            raise CliError(str(exc), EXIT_USAGE) from None
         except DatabaseError as exc:
             raise CliError(str(exc), EXIT_DATABASE) from None
         except (RunRefused, ThreadBusy) as exc:
@@ -120,11 +123,21 @@ def _peek_db(args) -> Path | None:
 # -- reading ----------------------------------------------------------------------------------
 
 
+def warn_legacy(db_path: Path) -> None:
+    """Reading an old-format file works; say once (stderr) how to make it readable elsewhere."""
+    from graphs.storage.checkpoint import legacy_notice
+
+    notice = legacy_notice(db_path)
+    if notice:
+        print(f"cmo: note: {notice}", file=sys.stderr)
+
+
 @operator_errors
 def cmd_threads(args) -> int:
     from graphs.storage.registry import list_threads
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     rows = list_threads(db_path)
     if args.json:
         emit_json([row.to_json() for row in rows])
@@ -135,16 +148,18 @@ def cmd_threads(args) -> int:
     # In a terminal columns are cut to fit; piped, nothing is cut (scripts read whole values).
     cut = sys.stdout.isatty()
     stage_width = 12 if cut else max(12, max(len(clean_text(row.stage)) for row in rows))
-    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':{stage_width}} {'UPDATED':20} COUNTS")
+    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':{stage_width}} {'STEP':>5} "
+          f"{'UPDATED':20} COUNTS")
     for row in rows:
         counts = " ".join(f"{k}={v}" for k, v in row.counts.items()
                           if k in ("repos", "candidates", "leads", "to_send", "sent", "messages",
                                    "errors") and v)
         badge = (" [sandbox]" if row.sandbox else "") + (" [offline]" if row.offline else "")
+        step = "" if row.step is None else row.step
         stage = clean_text(row.stage, 12) if cut else clean_text(row.stage)
         thread = clean_text(row.thread_id, 32) if cut else clean_text(row.thread_id)
-        print(f"{thread:32} {row.graph:9} {row.status:11} "
-              f"{stage:{stage_width}} {row.updated_at:20} {counts}{badge}")
+        print(f"{thread:32} {clean_text(row.graph, 9):9} {row.status:11} "
+              f"{stage:{stage_width}} {step:>5} {row.updated_at:20} {counts}{badge}")
     return 0
 
 
@@ -153,6 +168,7 @@ def cmd_history(args) -> int:
     from graphs.storage.inspect import has_checkpoint, history_page
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     if args.before and not has_checkpoint(db_path, args.thread, args.before):
         raise CliError(f"--before {clean_text(args.before, 60)!r} is not a checkpoint of thread "
                        f"{clean_text(args.thread, 60)} (take it from a `cmo history` line)",
@@ -177,6 +193,7 @@ def cmd_show(args) -> int:
     from graphs.storage.inspect import thread_state
 
     db_path = reading_db(args)
+    warn_legacy(db_path)
     state = thread_state(db_path, args.thread, args.checkpoint)
     if state is None:
         raise CliError(f"no state for thread {args.thread}"
@@ -184,9 +201,11 @@ def cmd_show(args) -> int:
     values = state.values
     if args.field:
         values = {args.field: field_value(values, args.field)}
-    payload = {"thread_id": state.thread_id, "checkpoint_id": state.checkpoint_id,
+    payload = {"thread_id": state.thread_id, "graph": _graph_of_state(db_path, state),
+               "checkpoint_id": state.checkpoint_id, "step": state.metadata.get("step"),
                "created_at": state.created_at, "next": list(state.next),
-               "interrupted": bool(state.interrupts), "values": values}
+               "interrupted": bool(state.interrupts), "interrupts": state.interrupts,
+               "values": values}
     if not args.field and not args.full and not args.json and sys.stdout.isatty():
         # A 3,000-lead thread is megabytes of JSON: a person at a terminal gets the shape.
         print_state_summary(payload, args.thread)
@@ -228,6 +247,34 @@ def print_state_summary(payload: dict, thread: str) -> None:
             shape = clean_text(json.dumps(value, ensure_ascii=False, default=str), 70)
         print(f"  {clean_text(str(key), 24):24} {shape}")
     print(f"all of it: cmo show {thread} --full   one value: --field leads.0.email   (--json too)")
+
+
+def _graph_of_state(db_path: Path, state) -> str:
+    """The recorded graph: registry row first, then checkpoint metadata, else `unknown`."""
+    from graphs.storage.observed import UNKNOWN_GRAPH, graph_from_metadata
+    from graphs.storage.registry import recorded_graph
+
+    return recorded_graph(db_path, state.thread_id) or graph_from_metadata(state.metadata) \
+        or UNKNOWN_GRAPH
+
+
+@operator_errors
+def cmd_db(args) -> int:
+    """`cmo db upgrade`: rewrite a file from cmo's old private format into the stock one."""
+    from graphs.storage.upgrade import upgrade
+
+    db_path = reading_db(args)
+    result = upgrade(db_path)
+    if args.json:
+        emit_json({"db": str(db_path), **result})
+    elif result["upgraded"]:
+        print(f"cmo db upgrade: {db_path}: rewrote {result['checkpoints']} checkpoints and "
+              f"{result['writes']} writes from cmo's old private format into the stock LangGraph "
+              f"format; dropped {result['blobs']} cmo_blobs rows. Stock LangGraph tools can "
+              "read the file now.")
+    else:
+        print(f"cmo db upgrade: {db_path} is already in the stock LangGraph format; nothing to do")
+    return 0
 
 
 # -- maintenance ------------------------------------------------------------------------------

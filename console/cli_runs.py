@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from console.cli import EXIT_CONFIG, CliError
 from console.cli_commands import emit_json, load, operator_errors
+from graphs.core import specs
 from graphs.core.text import clean_text
 
 if TYPE_CHECKING:
@@ -85,11 +86,11 @@ def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs:
         print(f"thread {outcome.thread_id}: {outcome.status}"
               f" (stage {summary.get('stage', '?')})")
         trail = summary.get("routing_trail")
-        if kind == "marketing" and trail:
+        if isinstance(trail, list) and trail:
             print("  route: " + " -> ".join(clean_text(str(step), 40) for step in trail))
             if summary.get("finish_reason"):
                 print(f"  finished: {clean_text(str(summary['finish_reason']), 200)}")
-        if outcome.status == "interrupted" and kind == "cmo":
+        if outcome.status == "interrupted" and specs.require(kind).approval:
             print(f"  awaiting approval: review with `cmo` or answer with "
                   f"`cmo approve {outcome.thread_id} --all`")
     return 0 if outcome.status in ("interrupted", "done") else 1
@@ -146,12 +147,18 @@ def apply_icp_overrides(cfg: "Config", overrides: dict) -> "Config":
 
 @operator_errors
 def cmd_resume(args) -> int:
+    from dataclasses import replace
+
+    from graphs.core import lifecycle
     from graphs.storage.registry import get_thread
 
     cfg, db_path = load(args)
+    # The graph the thread recorded (never its id): unknown graphs are refused (exit 2).
+    spec = lifecycle.runnable_spec(db_path, args.thread)
     row = get_thread(db_path, args.thread)
     if row is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
+    row = replace(row, graph=spec.name)
     thread_id = args.thread
     if args.checkpoint or args.fork_to:
         # A fork is a new thread: the original's history stays exactly as it was.
@@ -165,20 +172,24 @@ def cmd_resume(args) -> int:
             raise CliError(f"cannot fork {args.thread}: {exc}") from None
         if not args.json:
             print(f"forked {args.thread} at {checkpoint} into {thread_id}")
-    elif row.graph == "cmo":
-        # An approval that was submitted but whose run died before it checkpointed: answer it
-        # with the stored decision instead of asking again.
-        answer = _submitted_answer(db_path, thread_id)
-        if answer is not None:
-            return _run(args, row.graph, thread_id, resume=answer)
-    return _run(args, row.graph, thread_id)
+    else:
+        if spec.approval:
+            # An approval that was submitted but whose run died before it checkpointed: answer
+            # it with the stored decision instead of asking again.
+            answer = _submitted_answer(db_path, thread_id, spec.name)
+            if answer is not None:
+                return _run(args, spec.name, thread_id, resume=answer)
+        refusal = lifecycle.resume_refusal(row)
+        if refusal:
+            raise CliError(refusal)
+    return _run(args, spec.name, thread_id)
 
 
-def _submitted_answer(db_path: Path, thread_id: str) -> Any:
+def _submitted_answer(db_path: Path, thread_id: str, graph: str) -> Any:
     from graphs.approval import review as rv
     from graphs.storage.inspect import thread_state
 
-    state = thread_state(db_path, thread_id)
+    state = thread_state(db_path, thread_id, graph=graph)
     if state is None or not state.interrupts:
         return None
     submission = rv.get_submission(db_path, thread_id, state.interrupts[0]["id"])
@@ -187,15 +198,24 @@ def _submitted_answer(db_path: Path, thread_id: str) -> Any:
 
 @operator_errors
 def cmd_approve(args) -> int:
+    from dataclasses import replace
+
     from graphs.cmo.approval import validate_answer
+    from graphs.core import lifecycle
     from graphs.storage.inspect import thread_state
+    from graphs.storage.registry import get_thread
 
     cfg, db_path = load(args)
-    state = thread_state(db_path, args.thread)
+    spec = lifecycle.runnable_spec(db_path, args.thread)  # unknown graphs: refused, exit 2
+    if not spec.approval:
+        raise CliError(f"thread {args.thread} is a {spec.name} run; it has no approval step")
+    state = thread_state(db_path, args.thread, graph=spec.name)
     if state is None:
         raise CliError(f"no thread {args.thread} in {db_path}")
-    if not state.interrupts:
-        raise CliError(f"thread {args.thread} is not waiting for approval")
+    row = get_thread(db_path, args.thread)
+    refusal = lifecycle.approve_refusal(row and replace(row, graph=spec.name), state)
+    if refusal or not state.interrupts:
+        raise CliError(refusal or f"thread {args.thread} is not waiting for approval")
     requests = state.interrupts[0]["value"]
     answer = _approval_answer(args, requests)
     errors = validate_answer(requests, answer)
@@ -204,7 +224,7 @@ def cmd_approve(args) -> int:
                        + "\n  ".join(errors[:20])
                        + (f"\n  ... and {len(errors) - 20} more" if len(errors) > 20 else ""))
     _claim(db_path, args.thread, state.interrupts[0]["id"], args.by or _operator(), answer)
-    return _run(args, "cmo", args.thread, resume=answer)
+    return _run(args, spec.name, args.thread, resume=answer)
 
 
 def _operator() -> str:

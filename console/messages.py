@@ -30,7 +30,13 @@ class LaunchResult:
 
     thread_id: str
     graph: str
-    verb: str = "Started"  # what the toast says: "Started", "Resumed", "Forked"
+    action: str = "run"  # graphs.core.launch.Action: run, follow_up, resume, fork, approve
+
+    @property
+    def verb(self) -> str:
+        """What the toast says."""
+        return {"resume": "Resumed", "fork": "Forked", "approve": "Submitted",
+                "follow_up": "Sent follow-up to"}.get(self.action, "Started")
 
 
 class RunLaunched(Message):

@@ -65,19 +65,22 @@ def cfg(seeded, tmp_path):
 
 @pytest.fixture
 def child_runs(monkeypatch):
-    """spawn_resume, but the "child" runs the real graph in the worker thread, to its end or its
+    """The child process, but the "child" runs the real graph in the worker thread, to its end or its
     next interrupt, so a test can look at the result without waiting for a process."""
     calls: list[dict] = []
 
-    def fake_spawn_resume(thread_id, *, config_path, db_path, checkpoint_id=None, new_thread=None):
+    def fake_child(args, *, thread_id, graph, request, stdin_data=None):
+        # graphs.core.launch.launch has checked the lifecycle (and forked, for a fork) by now:
+        # what is left to run is `cmo resume <thread>`.
+        assert args[:2] == ["resume", thread_id]
+        db_path = request.db_path
         cfg = make_config(Path(db_path).parent)
-        outcome = asyncio.run(run_graph("cmo", cfg, thread_id, db_path=db_path, env={},
-                                        checkpoint_id=checkpoint_id))
-        calls.append({"thread_id": thread_id, "checkpoint_id": checkpoint_id,
-                      "status": outcome.status})
-        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(db_path).parent / "log")
+        outcome = asyncio.run(run_graph(graph, cfg, thread_id, db_path=db_path, env={}))
+        calls.append({"thread_id": thread_id, "checkpoint_id": None, "status": outcome.status})
+        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(db_path).parent / "log",
+                           graph)
 
-    monkeypatch.setattr("graphs.core.launch.spawn_resume", fake_spawn_resume)
+    monkeypatch.setattr("graphs.core.launch.spawn_child", fake_child)
     return calls
 
 

@@ -66,6 +66,16 @@ async def settle(pilot, app) -> None:
     await pilot.pause()
 
 
+async def until_confirm(pilot, app) -> None:
+    """Wait (bounded, by frames not seconds) until a confirmation dialog is on top: on a busy
+    machine push_screen lands a few frames after the key that asked for it."""
+    for _ in range(200):
+        if type(app.screen).__name__ == "ConfirmScreen":
+            return
+        await pilot.pause()
+    raise AssertionError(f"no confirmation dialog; the screen is {app.screen!r}")
+
+
 def editor_of(app) -> ConfigEditor:
     return next(s for s in app.screen_stack if isinstance(s, ConfigEditor))
 
@@ -140,17 +150,18 @@ async def test_external_change_keep_mine_never_overwrites_silently(config_path):
         config_path.write_text(theirs)
         # Saving before the check noticed anything: refused, theirs stays.
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_confirm(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
         assert config_path.read_text() == theirs
         # The conflict dialog comes up; keep mine, then a deliberate save replaces theirs.
+        await until_confirm(pilot, app)
         assert "changed by someone else" in str(app.screen.query_one("#confirm-message").render())
         await pilot.press("n")
         await settle(pilot, app)
         assert "Keeping your version" in str(editor.query_one("#ce-banner", Static).render())
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_confirm(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
     assert config_path.read_text() == mine
@@ -167,11 +178,12 @@ def interrupted(config_path):
 async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupted, monkeypatch):
     spawned: list[str] = []
 
-    def fake_spawn_resume(thread_id, *, config_path, db_path, checkpoint_id=None, new_thread=None):
+    def fake_child(args, *, thread_id, graph, request, stdin_data=None):
+        assert args[:2] == ["resume", thread_id]
         spawned.append(thread_id)
-        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(db_path).parent / "log")
+        return LaunchedRun(thread_id, subprocess.Popen(["true"]), Path(request.db_path).parent / "log")
 
-    monkeypatch.setattr("graphs.core.launch.spawn_resume", fake_spawn_resume)
+    monkeypatch.setattr("graphs.core.launch.spawn_child", fake_child)
     db = interrupted.storage.db
     app = HostApp(config_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -205,7 +217,7 @@ async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupt
 
 async def test_a_preselected_run_skips_the_picker_and_unchanged_settings_ask_nothing(
         config_path, interrupted, monkeypatch):
-    monkeypatch.setattr("graphs.core.launch.spawn_resume", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr("graphs.core.launch.spawn_child", lambda *a, **k: (_ for _ in ()).throw(
         AssertionError("nothing to resume")))
     app = HostApp(config_path, thread_id=THREAD)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -445,13 +445,14 @@ async def test_marketing_dashboard_transcript_trail_and_follow_up_goal(tmp_path,
     monkeypatch.setattr(run_follow, "read_run", run.read)
     spawned: list[tuple] = []
 
-    def fake_spawn(kind, goal, **kwargs):
-        spawned.append((kind, goal, kwargs))
-        return None
+    def fake_launch(request):
+        spawned.append(request)
+        return graphs.core.launch.LaunchedRun(request.thread_id, None, tmp_path / "log",
+                                              "marketing")
 
     import graphs.core.launch
 
-    monkeypatch.setattr(graphs.core.launch, "spawn_run", fake_spawn)
+    monkeypatch.setattr(graphs.core.launch, "launch", fake_launch)
     db_path = tmp_path / "runs.db"
     app = dashboard_app(db_path, lambda: MarketingDashboard("mkt-t1"))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -473,9 +474,11 @@ async def test_marketing_dashboard_transcript_trail_and_follow_up_goal(tmp_path,
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert len(spawned) == 1
-        kind, goal, kwargs = spawned[0]
-        assert (kind, goal, kwargs["thread_id"], kwargs["config_path"]) == ("marketing", "next goal", "mkt-t1", None)
-        assert str(kwargs["db_path"]) == str(db_path)
+        request = spawned[0]  # a follow-up goal: the graph is the one the thread recorded
+        assert (request.action, request.goal, request.thread_id, request.config_path) == (
+            "follow_up", "next goal", "mkt-t1", None)
+        assert str(request.db_path) == str(db_path)
+        assert any("follow-up sent" in str(n.message) for n in app._notifications)
         await pilot.press("escape")  # leaves the input first
         assert isinstance(app.screen, MarketingDashboard)
 

@@ -132,8 +132,8 @@ async def test_rows_from_registry_with_status_stage_progress_and_badges(tmp_path
     insert_row(db, "cmo-20260115-120000-aaaaaa", status="running", stage="enrich",
                heartbeat=future_heartbeat(), progress={"stage": "enrich", "done": 120, "total": 3000},
                started="2026-01-15T12:00:00Z", updated="2026-01-15T12:04:55Z")
-    insert_row(db, "mkt-20260115-110000-bbbbbb", graph="marketing", status="interrupted",
-               stage="review", started="2026-01-15T11:00:00Z", offline=False)
+    # Only a graph with an approval step (graphs.core.specs: cmo) awaits approval.
+    insert_row(db, "cmo-20260115-110000-bbbbbb", status="interrupted", stage="approval", started="2026-01-15T11:00:00Z", offline=False)
     insert_row(db, "cmo-20260114-090000-cccccc", status="done", stage="done", sandbox=False,
                offline=False, started="2026-01-14T09:00:00Z", updated="2026-01-14T09:30:00Z")
     app = home_app(tmp_path, db, clock=lambda: FIXED_NOW)
@@ -142,14 +142,14 @@ async def test_rows_from_registry_with_status_stage_progress_and_badges(tmp_path
         table = screen.table
         shown = cells(table)
         # Newest started first.
-        assert list(shown) == ["cmo-20260115-120000-aaaaaa", "mkt-20260115-110000-bbbbbb",
+        assert list(shown) == ["cmo-20260115-120000-aaaaaa", "cmo-20260115-110000-bbbbbb",
                                "cmo-20260114-090000-cccccc"]
         running = shown["cmo-20260115-120000-aaaaaa"]
         assert (running["status"], running["stage"], running["progress"], running["updated"],
                 running["flags"], running["graph"]) == ("running", "enrich", "120/3000", "5s ago",
                                                         "sbx off", "cmo")
-        assert shown["mkt-20260115-110000-bbbbbb"]["status"] == "approval"
-        assert shown["mkt-20260115-110000-bbbbbb"]["flags"] == "sbx"
+        assert shown["cmo-20260115-110000-bbbbbb"]["status"] == "approval"
+        assert shown["cmo-20260115-110000-bbbbbb"]["flags"] == "sbx"
         assert shown["cmo-20260114-090000-cccccc"]["flags"] == ""
         assert shown["cmo-20260114-090000-cccccc"]["updated"] == "1d ago"
         text = screen_text(app)
@@ -157,7 +157,7 @@ async def test_rows_from_registry_with_status_stage_progress_and_badges(tmp_path
         # The approve key is offered only on the interrupted thread.
         assert screen.check_action("approve", ()) is False
         await pilot.press("down")
-        assert table.selected_key == "mkt-20260115-110000-bbbbbb"
+        assert table.selected_key == "cmo-20260115-110000-bbbbbb"
         assert screen.check_action("approve", ()) is True
         assert "awaiting approval: press a" in screen_text(app)
 
@@ -244,12 +244,13 @@ async def test_another_process_appears_updates_then_shows_crashed_and_offers_res
 
         resumed = []
 
-        def fake_resume(thread_id, *, config_path, db_path, checkpoint_id=None):
-            resumed.append((thread_id, Path(db_path)))
+        def fake_child(args, *, thread_id, graph, request, stdin_data=None):
+            assert args[:2] == ["resume", thread_id]
+            resumed.append((thread_id, Path(request.db_path)))
             return launch.LaunchedRun(thread_id, subprocess.Popen([sys.executable, "-c", "pass"]),
-                                      tmp_path / "log")
+                                      tmp_path / "log", graph)
 
-        monkeypatch.setattr(launch, "spawn_resume", fake_resume)
+        monkeypatch.setattr(launch, "spawn_child", fake_child)
         await pilot.press("r")
         await wait_for(pilot, lambda: getattr(app.screen, "thread_id", None) == thread,
                        "the dashboard of the resumed thread")

@@ -44,7 +44,7 @@ def test_check_form_builds_the_request_with_icp_only_when_changed():
 async def test_invalid_input_shows_errors_at_the_fields_and_starts_nothing(tmp_path, monkeypatch):
     import graphs.core.launch as launch
 
-    monkeypatch.setattr(launch, "spawn_run", lambda *a, **k: pytest.fail("must not spawn"))
+    monkeypatch.setattr(launch, "launch", lambda *a, **k: pytest.fail("must not spawn"))
     app = home_app(tmp_path, tmp_path / "runs.sqlite")
     async with app.run_test(size=(80, 24)) as pilot:
         await polled(pilot, app)

@@ -158,6 +158,7 @@ async def test_crashed_run_dashboard_offers_resume_and_says_resumed(tmp_path, mo
 
 async def test_running_dashboard_offers_a_confirmed_stop(tmp_path, monkeypatch):
     run = cmo_run(status="running")
+    run.row = replace(run.row, pid=4242)  # a live run with a process to signal
     monkeypatch.setattr(run_follow, "read_run", run.read)
     app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
     stopped = []

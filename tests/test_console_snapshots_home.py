@@ -42,8 +42,8 @@ def fill(db: Path) -> None:
                progress={"stage": "enrich", "done": 1204, "total": 3000},
                goal="find python CI maintainers", started="2026-01-15T12:00:00Z",
                updated="2026-01-15T12:04:58Z")
-    insert_row(db, "mkt-20260115-113000-d4e5f6", graph="marketing", status="interrupted",
-               stage="review", goal=HOSTILE_GOALS[1], offline=False,
+    # Only a graph with an approval step (graphs.core.specs: cmo) awaits approval.
+    insert_row(db, "cmo-20260115-113000-d4e5f6", status="interrupted", stage="approval", goal=HOSTILE_GOALS[1], offline=False,
                started="2026-01-15T11:30:00Z", updated="2026-01-15T11:52:00Z")
     insert_row(db, "cmo-20260115-100000-0a0b0c", status="crashed", stage="discovery",
                goal=HOSTILE_GOALS[0], started="2026-01-15T10:00:00Z",
@@ -69,7 +69,7 @@ async def test_home_snapshot(size, in_tmp):
     app = home_app(in_tmp, db, clock=lambda: FIXED_NOW, poll_interval=60)
     async with app.run_test(size=size) as pilot:
         await polled(pilot, app, since_start=True)
-        await pilot.press("down")  # the interrupted marketing thread: its detail and keys
+        await pilot.press("down")  # the interrupted thread: its detail and keys
         await pilot.pause()
         compare(f"home_{size[0]}x{size[1]}", screen_text(app))
 

@@ -56,11 +56,28 @@ def test_stale_heartbeat_from_another_host_is_crashed():
 
 
 def test_threads_without_registry_rows_are_listed(tmp_path):
+    # Changed on purpose: the graph used to be guessed from the id (`mkt-` -> marketing) and the
+    # status was always "stopped". Now both come from the thread's own checkpoints.
+    from typing import TypedDict
+
+    from langgraph.checkpoint.sqlite import SqliteSaver
+    from langgraph.graph import END, START, StateGraph
+
+    class S(TypedDict):
+        n: int
+
+    builder = StateGraph(S)
+    builder.add_node("inc", lambda s: {"n": s["n"] + 1})
+    builder.add_edge(START, "inc")
+    builder.add_edge("inc", END)
     db = tmp_path / "db.sqlite"
-    conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE checkpoints (thread_id TEXT, checkpoint_ns TEXT, checkpoint_id TEXT)")
-    conn.execute("INSERT INTO checkpoints VALUES ('mkt-x', '', 'a'), ('other', '', 'b')")
-    conn.commit()
+    with SqliteSaver.from_conn_string(str(db)) as saver:
+        graph = builder.compile(checkpointer=saver)
+        graph.invoke({"n": 0}, {"configurable": {"thread_id": "mkt-x"}})
+        graph.invoke({"n": 0}, {"configurable": {"thread_id": "other"},
+                                "metadata": {"graph_id": "counter"}})
     rows = {row.thread_id: row for row in list_threads(db)}
-    assert rows["mkt-x"].graph == "marketing" and rows["other"].status == "stopped"
+    assert rows["mkt-x"].graph == "unknown" and rows["other"].graph == "counter"
+    assert rows["mkt-x"].status == rows["other"].status == "done"
+    assert rows["other"].step == 1 and rows["other"].updated_at.endswith("Z")
     assert list_threads(tmp_path / "absent.sqlite") == []

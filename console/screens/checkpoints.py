@@ -393,3 +393,14 @@ class CheckpointBrowser(CheckpointActions, Screen):
                 self.load_page(None)
         if message.launched is not None:
             self.app.post_message(RunLaunched(message.launched))
+
+    @on(RunLaunched)
+    def _launched(self, message: RunLaunched) -> None:
+        # Not stopped: the app then opens the launched run's dashboard.
+        result = message.result
+        self.notify(f"Forked into {result.thread_id}" if result.action == "fork" else
+                    f"Resumed {result.thread_id}", markup=False)
+        # A resume or fork leaves this thread's checkpoints as they were: same page, same
+        # checkpoint under the cursor when the operator comes back.
+        self.keep_cursor = getattr(self.selected_entry, "checkpoint_id", None)
+        self.load_page(self.page_before[-1])

@@ -25,8 +25,9 @@ from console.widgets.history_log import HistoryLog, format_error, format_history
 from console.textsafe import safe_text
 from console.widgets.keyed_table import Column, KeyedTable
 from console.widgets.quiet_update import update_if_changed
-from console.widgets.pipeline import PipelineView, StagePipeline, stage_index, STAGES
+from console.widgets.pipeline import PipelineView, StagePipeline
 from console.widgets.rate_sparkline import RateSparkline
+from graphs.core import lifecycle
 from graphs.core.text import one_line
 
 APPROVAL_MODULE = "console.screens.approval"
@@ -190,14 +191,12 @@ class CmoDashboard(RunFollowScreen):
         values = values_of(self.state)
         status = getattr(row, "status", None) or ("done" if values.get("ended") else "unknown")
         stage = (getattr(row, "stage", "") or values.get("current_stage") or "")
-        interrupts = getattr(self.state, "interrupts", None) or []
-        self.awaiting_approval = bool(interrupts) and status != "running" or (
-            status == "interrupted" and stage_index(stage) == STAGES.index("approve"))
+        self.awaiting_approval = lifecycle.awaits_approval(row, self.state)
         if self.awaiting_approval:
             stage = "approve"
         self.query_one(StagePipeline).show(PipelineView(
             stage=stage, status=status, progress=as_dict(getattr(row, "progress", None)),
-            waiting=getattr(row, "waiting", None) if status == "running" else None,
+            waiting=getattr(row, "waiting", None) if lifecycle.is_live(row) else None,
             started_at=getattr(row, "started_at", None) or values.get("created_at"),
             finished_at=getattr(row, "updated_at", None), now=self.now(),
             awaiting_approval=self.awaiting_approval, error=getattr(row, "error", None)))

@@ -23,8 +23,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from console.messages import LaunchResult, RunLaunched
+from console.launching import launch_now
+from console.messages import RunLaunched
 from console.screens.confirm import ConfirmScreen
+from graphs.core import lifecycle
 from graphs.core.config import Config, ConfigError, DEFAULT_CONFIG_PATH, parse_config
 from graphs.core.config_file import (ConfigConflict, FileStamp, changed_on_disk, config_diff,
                                 read_config_text, save_config_text)
@@ -288,8 +290,9 @@ class ConfigEditor(Screen):
     def pick_run(self) -> None:
         from graphs.storage.registry import list_threads
 
-        rows = [row for row in list_threads(self.app.db_path) if row.graph == "cmo"
-                and row.status in ("interrupted", "stopped", "crashed", "error")]
+        rows = [row for row in list_threads(self.app.db_path)
+                if (spec := lifecycle.spec_of(row)) is not None and spec.runtime_settings
+                and lifecycle.can_update(row)]
         self.app.call_from_thread(self._picked_rows, rows)
 
     def _picked_rows(self, rows: list[Any]) -> None:
@@ -336,7 +339,6 @@ class ConfigEditor(Screen):
 
     @work(thread=True, exclusive=True, group="ce-apply", exit_on_error=False)
     def apply(self, thread_id: str) -> None:
-        from graphs.core.launch import spawn_resume
         from graphs.storage.maintenance import apply_runtime_config
 
         try:
@@ -344,19 +346,12 @@ class ConfigEditor(Screen):
             result = apply_runtime_config(self.app.db_path, thread_id, cfg)
             launched = None
             if result["needs_resume"]:
-                launched = spawn_resume(thread_id, config_path=getattr(self.app, "config_path",
-                                                                       None),
-                                        db_path=self.app.db_path)
-                adopt = getattr(self.app, "adopt", None)
-                if callable(adopt):
-                    adopt(launched.process)
+                launched = launch_now(self.app, "resume", thread_id=thread_id)
         except Exception as exc:
             self.post_message(self.Applied(f"{type(exc).__name__}: {exc}", error=True))
             return
         keys = ", ".join(sorted(result["changed"])) or "nothing"
-        self.post_message(self.Applied(
-            f"Applied to {thread_id}: {keys}",
-            launched=LaunchResult(thread_id, "cmo", "Resumed") if launched else None))
+        self.post_message(self.Applied(f"Applied to {thread_id}: {keys}", launched=launched))
 
     @on(Applied)
     def _applied(self, message: Applied) -> None:

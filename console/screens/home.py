@@ -23,7 +23,8 @@ from console.messages import ThreadsPolled
 from console.textsafe import safe_text
 from console.widgets.quiet_update import LineScopedText, update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
-from console.widgets.status_badge import APPROVABLE, RESUMABLE, flags_text, status_text
+from console.widgets.status_badge import flags_text, status_text
+from graphs.core import lifecycle
 
 # Actions that need a selected thread (and, for some, a given status).
 _THREAD_ACTIONS = {"open", "resume", "approve", "history", "stop"}
@@ -33,7 +34,7 @@ _NOTHING = object()
 def view_signature(rows: list[Any], needle: str, now) -> tuple:
     """What the screen shows depends on nothing else: equal signatures, identical screen."""
     return needle, tuple((row.thread_id, row.version, row.status,
-                          age(row.updated_at or row.started_at, now, live=row.status == "running"))
+                          age(row.updated_at or row.started_at, now, live=lifecycle.is_live(row)))
                          for row in rows)
 
 
@@ -81,14 +82,17 @@ def detail(row: Any | None, now) -> Text:
         _line(safe_text(row.thread_id, style="bold"), safe_text(row.graph),
               status_text(row.status, long=True)),
         _line(safe_text(f"stage {stage} {progress_label(row)}".rstrip()) if stage else Text(),
-              safe_text(f"updated {age(row.updated_at, now, live=row.status == 'running')}",
+              safe_text(f"updated {age(row.updated_at, now, live=lifecycle.is_live(row))}",
                         style="dim")
               if row.updated_at else Text(), where, flags_text(row.sandbox, row.offline)),
         _line(Text("goal:", style="dim"), safe_text(row.goal or "-", max_len=200)),
     ]
-    if row.status in RESUMABLE:
+    if not lifecycle.is_known(row):
+        hint = Text("not started by a graph cmo knows: enter shows it; it cannot be run here",
+                    style="dim")
+    elif row.status != "error" and lifecycle.can_resume(row):
         hint = Text(f"{row.status}: press r to resume from its last checkpoint", style="bold")
-    elif row.status in APPROVABLE:
+    elif lifecycle.awaits_approval(row):
         hint = Text("awaiting approval: press a to review, enter to open", style="bold yellow")
     elif row.status == "error":
         hint = _line(Text("error:", style="bold red"), safe_text(row.error or "unknown"))
@@ -262,12 +266,14 @@ class HomeScreen(Screen):
         row = self.selected
         if row is None:
             return False
+        # A thread of an unknown graph keeps r and a, so pressing them says why it cannot run.
         if action == "resume":
-            return row.status in RESUMABLE
+            return lifecycle.can_resume(row) or not lifecycle.is_known(row)
         if action == "approve":
-            return row.status in APPROVABLE
+            return lifecycle.awaits_approval(row) or (
+                not lifecycle.is_known(row) and row.status == "interrupted")
         if action == "stop":
-            return row.status == "running"
+            return lifecycle.can_stop(row)
         return True
 
     def action_new_run(self) -> None:
@@ -283,17 +289,27 @@ class HomeScreen(Screen):
 
     def action_resume(self) -> None:
         row = self.selected
-        if row is not None and row.status in RESUMABLE:
-            self.app.resume_thread(row.thread_id, row.graph)
+        if row is None:
+            return
+        refusal = lifecycle.resume_refusal(row)
+        if refusal:
+            self.notify(refusal, severity="warning", markup=False)
+            return
+        self.app.resume_thread(row.thread_id, row.graph)
 
     def action_approve(self) -> None:
         row = self.selected
-        if row is not None and row.status in APPROVABLE:
-            self.app.approve_thread(row.thread_id)
+        if row is None:
+            return
+        refusal = lifecycle.approve_refusal(row)
+        if refusal:
+            self.notify(refusal, severity="warning", markup=False)
+            return
+        self.app.approve_thread(row.thread_id)
 
     def action_stop(self) -> None:
         row = self.selected
-        if row is not None and row.status == "running":
+        if row is not None and lifecycle.can_stop(row):
             self.app.confirm_stop(row)
 
     def action_history(self) -> None:

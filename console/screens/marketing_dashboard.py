@@ -12,12 +12,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Static
 
+from console.launching import start_launch
+from console.messages import RunLaunched
 from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_title,
                                        values_of)
 from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
 from console.textsafe import safe_text
 from console.widgets.quiet_update import update_if_changed
 from console.widgets.transcript import Transcript, message_type, speaker
+from graphs.core import lifecycle
 from graphs.core.text import one_line
 
 TRAIL_MAX_STEPS = 40
@@ -27,9 +30,9 @@ GOAL_MAX_CHARS = 2000
 def graph_nodes() -> tuple[str, tuple[str, ...]]:
     """(hub, workers) read from the marketing graph itself; the defaults if it cannot be built."""
     try:
-        from graphs.marketing_team.graph import build_graph
+        from graphs.core.specs import MARKETING
 
-        drawable = build_graph().compile().get_graph()
+        drawable = MARKETING.build_graph().compile().get_graph()
         names = [node_id for node_id in drawable.nodes if not node_id.startswith("__")]
         edges = [(edge.source, edge.target) for edge in drawable.edges]
     except Exception:
@@ -61,12 +64,12 @@ def routing_trail(values: dict, hub: str) -> list[str]:
 
 
 def summary_of(values: dict, hub: str) -> dict:
-    """The graph's own summary (graphs.marketing_team.graph.summarize_state) when it can be had,
+    """The graph's own summary (its spec's summarize_state) when it can be had,
     else the same facts read from the state with the seed's field names."""
     try:
-        from graphs.marketing_team.graph import summarize_state
+        from graphs.core.specs import MARKETING
 
-        summary = dict(summarize_state(values))
+        summary = dict(MARKETING.summarize(values))
     except Exception:
         summary = {}
     if not isinstance(summary.get("routing_trail"), list) or not summary.get("routing_trail"):
@@ -202,30 +205,19 @@ class MarketingDashboard(RunFollowScreen):
         goal = event.value.strip()
         if not goal:
             return
-        if getattr(self.row, "status", None) == "running":
+        if lifecycle.is_live(self.row):
             self.notify("The team is still working on this thread; send the follow-up when it "
                         "has finished.", severity="warning", markup=False)
             return
         event.input.value = ""
-        self._spawn_follow_up(goal)
+        start_launch(self, "follow_up", failure="could not start the follow-up",
+                     thread_id=self.thread_id, goal=goal)
 
-    @work(thread=True, group="follow-up", exit_on_error=False)
-    def _spawn_follow_up(self, goal: str) -> None:
-        from graphs.core.launch import spawn_run
-
-        try:
-            launched = spawn_run("marketing", goal, thread_id=self.thread_id,
-                      config_path=getattr(self.app, "config_path", None), db_path=self.app.db_path)
-        except Exception as exc:
-            message, severity = f"could not start the follow-up: {one_line(exc, 200)}", "error"
-        else:
-            adopt = getattr(self.app, "adopt", None)  # CmoApp reaps the children it started
-            process = getattr(launched, "process", None)
-            if adopt is not None and process is not None:
-                self.app.call_from_thread(adopt, process)
-            message, severity = "follow-up sent; the team is working on it", "information"
-        self.app.call_from_thread(self.notify, message, severity=severity, markup=False)
-        self.app.call_from_thread(self.action_poll_now)
+    @on(RunLaunched)
+    def _follow_up_launched(self, message: RunLaunched) -> None:
+        message.stop()  # this dashboard already shows the thread
+        self.notify("follow-up sent; the team is working on it", markup=False)
+        self.action_poll_now()
 
     # -- actions -------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 Fields are validated as they change and again on submit (the same rules the config file obeys:
 graphs.core.config.IcpConfig); every error shows under its own field. A valid submit spawns the run
-(graphs.core.launch.spawn_run, from a thread worker) and dismisses with a LaunchResult, on which the
+(graphs.core.launch.launch, in a thread worker: console.launching) and dismisses with a LaunchResult, on which the
 app opens the run's dashboard.
 """
 
@@ -13,20 +13,22 @@ from typing import Any
 
 from pydantic import ValidationError
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
+from console.launching import start_launch
 from console.messages import LaunchFailed, LaunchResult, RunLaunched
 from console.textsafe import plain, safe_text
+from graphs.core import specs
 from graphs.core.config import IcpConfig
 from graphs.core.text import clean_text
 
 GOAL_MAX = 500
-GRAPHS = [("CMO outbound: GitHub → leads → emails", "cmo"), ("Marketing team", "marketing")]
+GRAPHS = [(spec.title or spec.name, spec.name) for spec in specs.SPECS.values()]
 LIST_FIELDS = ("keywords", "languages", "topics")
 ICP_FIELDS = ("keywords", "languages", "stars_range", "activity_days", "topics")
 LABELS = {
@@ -67,6 +69,11 @@ def icp_form_values(icp: IcpConfig) -> dict[str, str]:
     }
 
 
+def _takes_icp(graph: Any) -> bool:
+    spec = specs.get(graph if isinstance(graph, str) else None)
+    return spec is not None and spec.takes_icp
+
+
 def check_form(graph: str, values: dict[str, str], base: IcpConfig) -> FormCheck:
     """Validate the form's strings; errors keyed by field name, or a RunRequest."""
     errors: dict[str, str] = {}
@@ -78,7 +85,7 @@ def check_form(graph: str, values: dict[str, str], base: IcpConfig) -> FormCheck
     if graph not in {value for _, value in GRAPHS}:
         errors["graph"] = "pick a graph"
     icp: dict[str, Any] | None = None
-    if graph == "cmo":
+    if _takes_icp(graph):
         raw: dict[str, Any] = {}
         for name in LIST_FIELDS:
             raw[name] = split_list(values.get(name, ""))
@@ -176,7 +183,7 @@ class NewRunScreen(Screen[LaunchResult | None]):
                 self.query_one(f"#{name}", Input).set_class(bool(message), "-invalid")
 
     def _show_icp(self) -> None:
-        self.query_one("#icp").display = self.graph() == "cmo"
+        self.query_one("#icp").display = _takes_icp(self.graph())
 
     @on(Select.Changed, "#graph")
     def _graph_changed(self) -> None:
@@ -198,7 +205,7 @@ class NewRunScreen(Screen[LaunchResult | None]):
         # Enter in the goal (the one field most runs need) or on the last field starts the run;
         # in the other ICP fields it moves on to the next one.
         inputs = [widget for widget in self.query(Input) if widget.display
-                  and (widget.id == "goal" or self.graph() == "cmo")]
+                  and (widget.id == "goal" or _takes_icp(self.graph()))]
         if event.input.id == "goal" or event.input is inputs[-1]:
             self.action_start()
         else:
@@ -230,19 +237,9 @@ class NewRunScreen(Screen[LaunchResult | None]):
         if not self._launching:
             self.dismiss(None)
 
-    @work(thread=True, exclusive=True, group="new-run", exit_on_error=False)
     def _launch(self, request: RunRequest) -> None:
-        from graphs.core.launch import spawn_run
-
-        app = self.app
-        try:
-            launched = spawn_run(request.graph, request.goal, config_path=app.config_path,
-                                 db_path=app.db_path, icp=request.icp)
-        except Exception as exc:  # shown at the form; nothing was started
-            self.post_message(LaunchFailed(f"could not start the run: {exc}"))
-            return
-        app.adopt(launched.process)
-        self.post_message(RunLaunched(LaunchResult(launched.thread_id, request.graph)))
+        start_launch(self, "run", failure="could not start the run", graph=request.graph,
+                     goal=request.goal, icp=request.icp)
 
     @on(RunLaunched)
     def _launched(self, message: RunLaunched) -> None:

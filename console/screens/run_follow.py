@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 
 from graphs.core import clock
+from graphs.core import lifecycle
 from graphs.storage import registry
 
 MIN_INTERVAL = 0.1
@@ -86,7 +87,7 @@ class RunFollowScreen(Screen):
     @property
     def next_interval(self) -> float:
         """Faster while the run is running (its progress moves), the app's interval otherwise."""
-        if getattr(self.row, "status", None) == "running":
+        if lifecycle.is_live(self.row):
             return max(MIN_INTERVAL, self.poll_interval / ACTIVE_SPEEDUP)
         return self.poll_interval
 
@@ -192,22 +193,20 @@ class RunFollowScreen(Screen):
             self.app.pop_screen()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        from console.widgets.status_badge import RESUMABLE
+        from graphs.core import lifecycle
 
-        status = getattr(self.row, "status", None)
-        if action == "resume":
-            return True if status in RESUMABLE else None  # dimmed until the run can resume
+        if action == "resume":  # dimmed until the run can resume / stop
+            return True if self.row is not None and lifecycle.can_resume(self.row) else None
         if action == "stop":
-            return True if status == "running" else None
+            return True if self.row is not None and lifecycle.can_stop(self.row) else None
         return True
 
     def action_resume(self) -> None:
-        status = getattr(self.row, "status", None)
-        from console.widgets.status_badge import RESUMABLE
+        from graphs.core import lifecycle
 
-        if status not in RESUMABLE:
-            self.notify(f"Only a stopped or crashed run can be resumed (this one is {status}).",
-                        markup=False)
+        refusal = lifecycle.resume_refusal(self.row) if self.row is not None else "no such run yet"
+        if refusal:
+            self.notify(refusal, markup=False)
             return
         if getattr(self.app, "readonly", False):
             self.notify("read-only console: resuming is off", markup=False)
@@ -269,7 +268,7 @@ def run_title(kind: str, thread_id: str, row: Any) -> "Text":
     from rich.text import Text
 
     from console.textsafe import safe_text
-    from console.widgets.status_badge import RESUMABLE
+    from graphs.core.lifecycle import RESUMABLE
 
     title = safe_text(f"{kind} {thread_id}", style="bold")
     if row is None:

@@ -15,24 +15,19 @@ from rich.text import Text
 from textual.widget import Widget
 
 from graphs.core.clock import parse_time
+from graphs.core.specs import CMO
 from graphs.core.text import one_line
 
-STAGES = ("discover", "enrich", "personalize", "approve", "execute", "report")
-# The thing each stage counts when its progress event names no unit.
-STAGE_UNITS = {"discover": "repos", "enrich": "leads", "personalize": "drafts",
-               "approve": "drafts", "execute": "sent", "report": "steps"}
+# The CMO graph's stage vocabulary (graphs.core.specs): node names, and the units they count
+# when a progress event names none.
+STAGES = tuple(stage.name for stage in CMO.stages)
+STAGE_UNITS = {stage.name: stage.unit for stage in CMO.stages}
 BAR_WIDTH = 20
 
 
 def stage_index(stage: Any) -> int | None:
-    """Index of a stage name in STAGES; tolerant of 'discovery', 'enrichment', 'approval'..."""
-    text = one_line(stage or "").strip().lower()
-    if not text:
-        return None
-    for index, name in enumerate(STAGES):
-        if text.startswith(name[:5]) or name.startswith(text):
-            return index
-    return None
+    """Index in STAGES of a recorded stage name ('discover' or the state's 'discovery')."""
+    return CMO.stage_index(one_line(stage or ""))
 
 
 def clock_time(value: Any) -> str:
@@ -71,7 +66,7 @@ class PipelineView:
 
 def render_pipeline(view: PipelineView) -> Text:
     current = stage_index(view.stage)
-    finished = view.status == "done" or one_line(view.stage or "").lower().startswith("complet")
+    finished = view.status == "done" or CMO.is_finished_stage(one_line(view.stage or ""))
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     for index, name in enumerate(STAGES):
         if index:

@@ -17,6 +17,7 @@ from textual.widgets.data_table import ColumnKey
 
 from console.textsafe import safe_text
 from graphs.core.clock import parse_time
+from graphs.core import lifecycle
 from console.widgets.quiet_update import CellScopedUpdates, FixedWidthRows
 from console.widgets.status_badge import flags_text, status_text
 from console.widgets.list_keys import ListTable
@@ -69,7 +70,7 @@ _OUTCOME_COUNTS = (("sent", "sent"), ("to_send", "drafts"), ("leads", "leads"),
 
 
 def progress_label(row: Any) -> str:
-    if getattr(row, "status", "running") != "running":
+    if not lifecycle.is_live(row):
         # A run that is not moving: its furthest result says more than its last progress event.
         counts = getattr(row, "counts", None) or {}
         for key, label in _OUTCOME_COUNTS:
@@ -97,7 +98,7 @@ def row_cells(row: Any, now: datetime) -> dict[str, Text]:
         "stage": safe_text(stage_of(row), max_len=STAGE_MAX),
         "progress": safe_text(progress_label(row)),
         "updated": safe_text(age(row.updated_at or row.started_at, now,
-                                 live=row.status == "running"), style="dim"),
+                                 live=lifecycle.is_live(row)), style="dim"),
         "flags": flags_text(bool(row.sandbox), bool(row.offline)),
         "goal": safe_text(row.goal, max_len=GOAL_MAX),
     }

@@ -16,10 +16,6 @@ _STATUS = {
     "stopped": ("stopped", "stopped", "dim"),
 }
 
-# What the operator can do next with a thread in each status (home screen hints).
-RESUMABLE = frozenset({"crashed", "stopped"})
-APPROVABLE = frozenset({"interrupted"})
-
 
 def status_label(status: str | None, *, long: bool = False) -> str:
     short, sentence, _ = _STATUS.get(status or "", (status or "?", status or "unknown", ""))

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from graphs.cmo.state import error_entry, history_entry
 from graphs.core.config import Config
+from graphs.remote.deploy import node_context
 
 SERVICES = ("github", "instantly", "attio", "linear")
 
 
 @dataclass
 class CmoContext:
-    """Run-scoped, unserialisable things a node needs (never stored in state)."""
+    """Run-scoped, unserialisable things a node needs (never stored in state).
 
-    config: Config
-    db_path: str
-    services: Any                   # graphs.clients.services.Services
+    Every field has a default so the JSON context a LangGraph Server passes (`{}`) coerces to
+    one; a context without live `services` is replaced by one built from config per run
+    (see `with_context` and graphs/remote/deploy.py).
+    """
+
+    config: Config | None = None
+    db_path: str = ""
+    services: Any = None            # graphs.clients.services.Services
     llm: Any = None                 # graphs.clients.llm.ChatModel | None (only for provider openai)
     env: Mapping[str, str] = field(default_factory=dict)
     # Where vendor clients report rate-limit readings and waits; the runner sets it.
@@ -28,7 +35,30 @@ class CmoContext:
             self.on_event(event)
 
     async def aclose(self) -> None:
-        await self.services.aclose()
+        if self.services is not None:
+            await self.services.aclose()
+
+
+def has_services(ctx: Any) -> bool:
+    return isinstance(ctx, CmoContext) and ctx.services is not None and ctx.config is not None
+
+
+async def _build_context(cfg: Config, db_path: str) -> CmoContext:
+    from graphs.cmo.graph import make_context
+
+    return await make_context(cfg, db_path)
+
+
+def with_context(node):
+    """Run `node` with a live CmoContext: the caller's, or the run's own built from config."""
+    @functools.wraps(node)
+    async def resolved(state: Any, runtime: Any) -> Any:
+        async with node_context("cmo", runtime.context, has_services, _build_context) as ctx:
+            if ctx is not runtime.context:
+                runtime = runtime.override(context=ctx)
+            return await node(state, runtime)
+
+    return resolved
 
 
 def progress(runtime: Any, stage: str, done: int, total: int, **extra: Any) -> None:

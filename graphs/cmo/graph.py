@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs.cmo.common import CmoContext
+from graphs.cmo.common import CmoContext, thread_id_of, with_context
 from graphs.cmo.execute import execute
 from graphs.cmo.nodes import approve, discover, enrich, personalize, report
 from graphs.cmo.state import (STATE_VERSION, JobMetadata, RunState, get_progress_summary,
@@ -36,9 +36,10 @@ def _guard(next_node: str):
 
 def build_graph() -> StateGraph:
     graph = StateGraph(RunState, context_schema=CmoContext)
-    for name, node in zip(PIPELINE, (discover, enrich, personalize, approve, execute)):
-        graph.add_node(name, node)
-    graph.add_node("report", report)
+    nodes = (with_defaults(discover), enrich, personalize, approve, execute)
+    for name, node in zip(PIPELINE, nodes):
+        graph.add_node(name, with_context(node))
+    graph.add_node("report", with_context(report))
     graph.add_edge(START, "discover")
     for current, following in zip(PIPELINE, PIPELINE[1:]):
         graph.add_conditional_edges(current, _guard(following), [following, "report"])
@@ -76,6 +77,31 @@ def initial_input(cfg: Config, goal: str, thread_id: str, created_by: str = "cli
         "config": cfg.runtime_settings(), "ended": False, "current_stage": "initialization",
         "history": [],
     }
+
+
+# Channels with appending/summing reducers: their defaults are empty, so seeding them is a no-op.
+_ACCUMULATED = ("errors", "history", "checkpoints", "counters")
+
+
+def with_defaults(entry):
+    """The entry node accepts an input of only `{"goal": ...}` (what a LangGraph Server client
+    sends): every other field is defaulted from config exactly as `cmo run` does."""
+
+    async def seeded(state: RunState, runtime: Any) -> dict:
+        if state.get("schema_version") is not None:
+            return await entry(state, runtime)
+        goal = str(state.get("goal") or "").strip()
+        if not goal:
+            raise ValueError("the input needs a goal: {\"goal\": \"...\"}")
+        defaults = initial_input(runtime.context.config, goal, thread_id_of(runtime, state),
+                                 created_by=str(state.get("created_by") or "server"))
+        update = await entry({**defaults, **state, "goal": goal}, runtime)
+        given = {key: defaults[key] for key in defaults
+                 if key not in state and key not in _ACCUMULATED}
+        return {**given, **update}
+
+    seeded.__name__ = getattr(entry, "__name__", "entry")
+    return seeded
 
 
 def summarize_state(values: Mapping[str, Any]) -> dict:

@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Dict, List, Mapping, TypedDict
 
 from graphs.core import clock
+from graphs.core.specs import CMO
 
 STATE_VERSION = 2  # 1 = the seed's shape (no draft ids, no sendable flags, no per-service counters)
 
-STAGES = ("initialization", "discovery", "enrichment", "personalization", "approval",
-          "execution", "reporting", "completed")
+# The names `current_stage` takes (the seed's nouns), from the one stage vocabulary in the spec.
+STAGES = (*CMO.before_stages, *(stage.recorded_as[0] for stage in CMO.stages),
+          *CMO.finished_stages)
 
 DEFAULT_CONFIG: Dict[str, Any] = {
     "max_steps": 40,

@@ -155,6 +155,20 @@ class SandboxConfig(_Section):
     latency_ms: int = Field(0, ge=0)
 
 
+class ServerConfig(_Section):
+    """A LangGraph Server to attach the console and CLI to (empty url: the local database)."""
+
+    url: str = ""
+    api_key_env: str = "LANGGRAPH_API_KEY"   # the variable holding its API key, if it needs one
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
 class Config(_Section):
     storage: StorageConfig = StorageConfig()
     icp: IcpConfig = IcpConfig()
@@ -168,6 +182,7 @@ class Config(_Section):
     marketing: MarketingConfig = MarketingConfig()
     store: StoreConfig = StoreConfig()
     sandbox: SandboxConfig = SandboxConfig()
+    server: ServerConfig = ServerConfig()
 
     # Where the file came from; relative paths (db, outbox) resolve against the working directory.
     source: str | None = Field(default=None, exclude=True)

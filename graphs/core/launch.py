@@ -2,19 +2,46 @@
 
 The console never runs a graph on its own event loop: a child process runs it (at full speed,
 surviving the console quitting) and the console follows it through the database.
+
+One typed entry point, `launch(LaunchRequest) -> LaunchedRun`, for every way a screen starts a
+child: a new run, a follow-up goal on a thread, a resume, a fork (optionally with an edit) and an
+approval answer. It checks what the lifecycle says before spawning anything: a thread whose graph
+is unknown, or whose status does not allow the action, is refused with RunRefused / UnknownGraph
+and no process is started.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from graphs.core import specs
+
+Action = Literal["run", "follow_up", "resume", "fork", "approve"]
+
+
+@dataclass(frozen=True)
+class LaunchRequest:
+    """What to start. `graph` is needed for a new run only: existing threads run with the graph
+    they recorded."""
+
+    action: Action
+    db_path: str | os.PathLike
+    config_path: str | os.PathLike | None = None
+    thread_id: str | None = None           # run: optional new id; every other action: required
+    graph: str | None = None               # run: which graph
+    goal: str | None = None                # run, follow_up
+    icp: dict[str, Any] | None = None      # run: ICP overrides
+    checkpoint_id: str | None = None       # fork: where to branch off
+    edit: dict[str, Any] | None = None     # fork: top-level state keys written before it runs
+    answer: Any = None                     # approve: the Agent Inbox answer
+    by: str | None = None                  # approve: the operator whose claim the child carries
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -22,24 +49,86 @@ class LaunchedRun:
     thread_id: str
     process: subprocess.Popen
     log_path: Path
+    graph: str = ""
 
 
 def new_thread_id(kind: str) -> str:
-    """`cmo-YYYYMMDD-HHMMSS-xxxxxx` / `mkt-...`: sortable, and unique within a second."""
-    if kind == "cmo":
-        from graphs.cmo.state import new_job_id
-
-        return new_job_id()
-    return f"mkt-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+    """A fresh thread id for a run of `kind` (see GraphSpec.new_thread_id)."""
+    return specs.require(kind).new_thread_id()
 
 
-def _spawn(args: list[str], *, thread_id: str, config_path: str | os.PathLike | None,
-           db_path: str | os.PathLike, stdin_data: str | None = None) -> LaunchedRun:
+def launch(request: LaunchRequest) -> LaunchedRun:
+    """Check the request against the thread's recorded graph and lifecycle, then start the child."""
+    if request.action == "run":
+        spec = specs.require(request.graph)
+        thread_id = request.thread_id or spec.new_thread_id()
+        args = ["run", spec.name, "--goal", request.goal or "", "--thread", thread_id, "--quiet"]
+        if request.icp:
+            args += ["--icp-json", json.dumps(request.icp)]
+        return spawn_child(args, thread_id=thread_id, graph=spec.name, request=request)
+    if not request.thread_id:
+        raise ValueError(f"a {request.action} needs a thread id")
+    from graphs.core import lifecycle
+    from graphs.storage.registry import get_thread
+
+    spec = lifecycle.runnable_spec(request.db_path, request.thread_id)
+    row = get_thread(request.db_path, request.thread_id)
+    if row is not None and row.graph != spec.name:  # the row guessed; the recorded graph rules
+        from dataclasses import replace
+
+        row = replace(row, graph=spec.name)
+    if request.action == "follow_up":
+        if lifecycle.is_live(row):
+            raise lifecycle.RunRefused(f"thread {request.thread_id} is still running; send the "
+                                       "follow-up when it has finished")
+        args = ["run", spec.name, "--goal", request.goal or "", "--thread", request.thread_id,
+                "--quiet"]
+        return spawn_child(args, thread_id=request.thread_id, graph=spec.name, request=request)
+    if request.action == "resume":
+        _refuse(lifecycle.resume_refusal(row))
+        return spawn_child(["resume", request.thread_id, "--quiet"], thread_id=request.thread_id,
+                      graph=spec.name, request=request)
+    if request.action == "fork":
+        from graphs.storage.maintenance import fork_thread
+
+        if not request.checkpoint_id:
+            raise ValueError("a fork needs a checkpoint id")
+        _refuse(lifecycle.fork_refusal(row))
+        target = fork_thread(request.db_path, request.thread_id, request.checkpoint_id,
+                             edit=request.edit)
+        return spawn_child(["resume", target, "--quiet"], thread_id=target, graph=spec.name,
+                      request=request)
+    if request.action == "approve":
+        # The row may say crashed with the approval still pending (its answering child died),
+        # so only what rules an answer out is checked here; the child validates the answer.
+        if not spec.approval:
+            _refuse(f"thread {request.thread_id} is a {spec.name} run; it has no approval step")
+        if lifecycle.is_live(row):
+            _refuse(lifecycle.approve_refusal(row))
+        args = ["approve", request.thread_id, "--answer-file", "-", "--quiet"]
+        if request.by:
+            args += ["--by", request.by]
+        return spawn_child(args, thread_id=request.thread_id, graph=spec.name, request=request,
+                      stdin_data=json.dumps(request.answer))
+    raise ValueError(f"unknown launch action {request.action!r}")
+
+
+def _refuse(reason: str | None) -> None:
+    if reason:
+        from graphs.storage.registry import RunRefused
+
+        raise RunRefused(reason)
+
+
+def spawn_child(args: list[str], *, thread_id: str, graph: str, request: LaunchRequest,
+                stdin_data: str | None = None) -> LaunchedRun:
+    """`python -m console.cli ... <args>` in its own session, logging to <db dir>/logs/<thread>.log.
+    The one place a process is started (tests replace it to run the child in-process)."""
     command = [sys.executable, "-m", "console.cli"]
-    if config_path:
-        command += ["--config", str(config_path)]
-    command += ["--db", str(db_path), *args]
-    log_dir = Path(db_path).parent / "logs"
+    if request.config_path:
+        command += ["--config", str(request.config_path)]
+    command += ["--db", str(request.db_path), *args]
+    log_dir = Path(request.db_path).parent / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{thread_id}.log"
     with open(log_path, "ab") as log:
@@ -51,40 +140,18 @@ def _spawn(args: list[str], *, thread_id: str, config_path: str | os.PathLike | 
         assert process.stdin is not None
         process.stdin.write(stdin_data.encode())
         process.stdin.close()
-    return LaunchedRun(thread_id, process, log_path)
+    return LaunchedRun(thread_id, process, log_path, graph)
 
 
-def spawn_run(kind: str, goal: str, *, config_path: str | os.PathLike | None,
-              db_path: str | os.PathLike, thread_id: str | None = None,
-              icp: dict[str, Any] | None = None) -> LaunchedRun:
-    thread_id = thread_id or new_thread_id(kind)
-    args = ["run", kind, "--goal", goal, "--thread", thread_id, "--quiet"]
-    if icp:
-        args += ["--icp-json", json.dumps(icp)]
-    return _spawn(args, thread_id=thread_id, config_path=config_path, db_path=db_path)
-
-
-def spawn_resume(thread_id: str, *, config_path: str | os.PathLike | None,
-                 db_path: str | os.PathLike, checkpoint_id: str | None = None,
-                 new_thread: str | None = None) -> LaunchedRun:
-    args = ["resume", thread_id, "--quiet"]
-    if checkpoint_id:
-        args += ["--checkpoint", checkpoint_id]
-    if new_thread:
-        args += ["--fork-to", new_thread]
-    return _spawn(args, thread_id=new_thread or thread_id, config_path=config_path,
-                  db_path=db_path)
+# -- the call shape the approval screen uses ----------------------------------------------------
 
 
 def spawn_approve(thread_id: str, answer: Any, *, config_path: str | os.PathLike | None,
                   db_path: str | os.PathLike, by: str | None = None) -> LaunchedRun:
     """Answer an approval interrupt; the answer travels on stdin (it can be large). `by` is the
     operator whose submission claim the child carries."""
-    args = ["approve", thread_id, "--answer-file", "-", "--quiet"]
-    if by:
-        args += ["--by", by]
-    return _spawn(args, thread_id=thread_id,
-                  config_path=config_path, db_path=db_path, stdin_data=json.dumps(answer))
+    return launch(LaunchRequest("approve", db_path, config_path, thread_id=thread_id,
+                                answer=answer, by=by))
 
 
 class StopRefused(Exception):

@@ -7,17 +7,17 @@ the console's child processes and the tests all run graphs the same way.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from graphs.core import specs
 from graphs.core.config import Config
+from graphs.core.specs import GraphSpec
 from graphs.storage.registry import RunRecorder, RunRefused, ThreadBusy  # noqa: F401  (re-exported)
 
-GRAPH_MODULES = {"cmo": "graphs.cmo.graph", "marketing": "graphs.marketing_team.graph"}
 PROGRESS_INTERVAL = 0.25  # seconds between registry writes of streamed progress
 
 EventSink = Callable[[dict], None]
@@ -38,16 +38,8 @@ class RunOutcome:
 
 
 def graph_module(kind: str):
-    if kind not in GRAPH_MODULES:
-        raise RunRefused(f"unknown graph {kind!r}: choose one of {', '.join(GRAPH_MODULES)}")
-    return importlib.import_module(GRAPH_MODULES[kind])
-
-
-async def _make_context(module, cfg: Config, db_path: str, env: Mapping[str, str] | None,
-                        transport: Any) -> Any:
-    if transport is not None:
-        return await module.make_context(cfg, db_path, env, transport=transport)
-    return await module.make_context(cfg, db_path, env)
+    """The module of a known graph (imports langgraph); RunRefused for an unknown name."""
+    return specs.require(kind).load()
 
 
 async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None = None,
@@ -57,42 +49,51 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
                     created_by: str = "cli") -> RunOutcome:
     """Start (goal), answer an interrupt (resume), or continue (neither) a thread.
 
+    `kind` names a graph spec (graphs.core.specs). An existing thread runs only with the graph
+    it recorded: another graph's thread, or one whose graph is unknown, is refused.
     With `checkpoint_id` the run continues from that checkpoint: a fork when it is not the newest.
+    The graph is recorded twice: in the registry row and, under `cmo_graph`, in the metadata of
+    every checkpoint the run writes (so a copy of the checkpoints alone still says it).
     """
     from langgraph.types import Command
 
+    from graphs.core.lifecycle import thread_graph
     from graphs.storage.checkpoint import open_saver
 
-    module = graph_module(kind)
+    spec = specs.require(kind)
     db_path = str(db_path or cfg.storage.db)
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    recorder = RunRecorder(db_path, thread_id, kind)
+    recorded = thread_graph(db_path, thread_id)
+    if recorded is not None and recorded != spec.name:
+        specs.require(recorded, thread_id)  # an unknown graph: UnknownGraph says so
+        raise RunRefused(f"thread {thread_id} is a {recorded} run; it cannot be run as {spec.name}")
+    recorder = RunRecorder(db_path, thread_id, spec.name)
     try:
-        recorder.start(goal=goal, sandbox=kind == "cmo" and cfg.github_is_sandbox(env),
+        recorder.start(goal=goal, sandbox=spec.vendor_sandbox and cfg.github_is_sandbox(env),
                        offline=cfg.llm.provider == "template")
     except ThreadBusy as exc:
         recorder.close()
         raise RunRefused(str(exc)) from None
     ctx = None
     try:
-        ctx = await _make_context(module, cfg, db_path, env, transport)
+        ctx = await spec.make_context(cfg, db_path, env, transport)
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-        config = {"configurable": configurable, "recursion_limit": _recursion_limit(kind, cfg)}
+        config = {"configurable": configurable, "recursion_limit": spec.recursion_limit(cfg),
+                  "metadata": {specs.RECORDED_KEY: spec.name}}
         async with open_saver(db_path) as saver:
-            graph = module.build_graph().compile(checkpointer=saver)
+            graph = spec.build_graph().compile(checkpointer=saver)
             if resume is not None:
                 graph_input: Any = Command(resume=resume)
             elif goal is not None:
-                graph_input = module.initial_input(cfg, goal, thread_id, created_by) \
-                    if kind == "cmo" else module.initial_input(cfg, goal, thread_id)
+                graph_input = spec.initial_input(cfg, goal, thread_id, created_by)
             else:
                 snapshot = await graph.aget_state(config)
                 if not snapshot.values and not snapshot.next:
                     raise RunRefused(f"thread {thread_id} has no checkpoint to resume from")
                 graph_input = None
-            outcome = await _stream(kind, module, graph, graph_input, config, ctx, recorder, on_event)
+            outcome = await _stream(spec, graph, graph_input, config, ctx, recorder, on_event)
             return outcome
     except RunRefused as exc:
         recorder.update(status="stopped", error=str(exc))
@@ -111,13 +112,7 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
         recorder.close()
 
 
-def _recursion_limit(kind: str, cfg: Config) -> int:
-    if kind == "marketing":
-        return cfg.marketing.max_turns * 2 + 10
-    return cfg.limits.max_steps + 5
-
-
-async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRecorder,
+async def _stream(spec: GraphSpec, graph, graph_input, config, ctx, recorder: RunRecorder,
                   on_event: EventSink | None) -> RunOutcome:
     last_write = 0.0
     pending: dict[str, Any] = {}
@@ -155,7 +150,7 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
                     if node == "__interrupt__":
                         continue
                     snapshot = await graph.aget_state(latest)
-                    summary = module.summarize_state(snapshot.values or {})
+                    summary = spec.summarize(snapshot.values)
                     pending["stage"] = summary.get("stage") or node
                     pending["counts"] = _counts(summary)
                     if on_event:
@@ -170,7 +165,7 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
     finally:
         beater.cancel()
     snapshot = await graph.aget_state(latest)
-    summary = module.summarize_state(snapshot.values or {})
+    summary = spec.summarize(snapshot.values)
     interrupts = [{"id": item.id, "value": item.value} for item in snapshot.interrupts or ()]
     status = "interrupted" if interrupts else ("stopped" if snapshot.next else "done")
     if status == "done" and summary.get("error"):
@@ -180,7 +175,7 @@ async def _stream(kind, module, graph, graph_input, config, ctx, recorder: RunRe
                     error=summary.get("error"))
     if on_event:
         on_event({"kind": "finished", "status": status, "summary": summary})
-    return RunOutcome(thread_id=config["configurable"]["thread_id"], graph=kind, status=status,
+    return RunOutcome(thread_id=config["configurable"]["thread_id"], graph=spec.name, status=status,
                       summary=summary, interrupts=interrupts,
                       checkpoint_id=snapshot.config["configurable"].get("checkpoint_id"))
 

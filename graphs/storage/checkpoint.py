@@ -126,12 +126,15 @@ def legacy_notice(db_path: str | Path) -> str | None:
     except dbmod.DatabaseError:
         return None
     try:
-        if has_legacy_format(conn):
-            return (f"{db_path} holds checkpoints in cmo's old private format, which other "
-                    f"LangGraph tools cannot read; {UPGRADE_HINT}")
-        return None
+        legacy = has_legacy_format(conn)
+    except sqlite3.DatabaseError:
+        return None  # not a usable database: the command itself says so (exit 3)
     finally:
         conn.close()
+    if legacy:
+        return (f"{db_path} holds checkpoints in cmo's old private format, which other "
+                f"LangGraph tools cannot read; {UPGRADE_HINT}")
+    return None
 
 
 @asynccontextmanager

@@ -20,7 +20,6 @@ from graphs.storage import registry, sql
 from graphs.core.runner import RunRefused
 
 REVIEW_TABLES = ("approval_reviews", "approval_submissions")
-RESUMABLE = ("interrupted", "stopped", "crashed", "error")
 
 
 def _file_bytes(db_path: str | Path) -> int:
@@ -204,17 +203,16 @@ def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
     `edit` (top-level state keys) is applied with update_state, as `as_node` (default: the node
     that produced the fork point).
     """
-    from graphs.core.launch import new_thread_id as make_thread_id
+    from dataclasses import replace
 
+    from graphs.core.lifecycle import runnable_spec
+
+    spec = runnable_spec(db_path, source_thread)  # a fork is run later: its graph must be known
     source = registry.get_thread(db_path, source_thread)
     if source is None:
         raise RunRefused(f"no thread {source_thread} in {db_path}")
-    from graphs.core.runner import GRAPH_MODULES
-
-    if source.graph not in GRAPH_MODULES:
-        raise RunRefused(f"thread {source_thread} belongs to graph {source.graph!r}, which cmo "
-                         f"does not know ({', '.join(GRAPH_MODULES)}); it cannot be forked here")
-    new_thread_id = new_thread_id or make_thread_id(source.graph)
+    source = replace(source, graph=spec.name)  # the recorded graph, whatever the row says
+    new_thread_id = new_thread_id or spec.new_thread_id()
     conn = dbmod.connect(db_path)
     try:
         with conn:
@@ -309,11 +307,11 @@ def _update_state(db_path: str | Path, thread_id: str, graph: str, update: dict,
                   as_node: str | None, *, check_channels: bool) -> None:
     from langgraph.channels.last_value import LastValue
 
+    from graphs.core import specs
     from graphs.storage.checkpoint import open_sync_saver
-    from graphs.core.runner import graph_module
 
     with open_sync_saver(db_path) as saver:
-        compiled = graph_module(graph).build_graph().compile(checkpointer=saver)
+        compiled = specs.require(graph).build_graph().compile(checkpointer=saver)
         if check_channels:
             for key in update:
                 channel = compiled.channels.get(key)
@@ -322,7 +320,8 @@ def _update_state(db_path: str | Path, thread_id: str, graph: str, update: dict,
                 if not isinstance(channel, LastValue):
                     raise RunRefused(f"{key!r} is an accumulated log (its reducer appends or sums);"
                                      " it cannot be replaced by an edit")
-        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""},
+                  "metadata": {specs.RECORDED_KEY: graph}}
         try:
             compiled.update_state(config, update, as_node=as_node)
         except Exception as exc:  # LangGraph's InvalidUpdateError and friends: say it plainly
@@ -333,11 +332,11 @@ def _update_state(db_path: str | Path, thread_id: str, graph: str, update: dict,
 
 def _refresh_registry(db_path: str | Path, thread_id: str, graph: str, **fields: Any) -> None:
     """Stage and counts of a thread's newest state into its registry row (plus `fields`)."""
+    from graphs.core import specs
     from graphs.storage.inspect import thread_state
-    from graphs.core.runner import graph_module
 
     state = thread_state(db_path, thread_id, graph=graph)
-    summary = graph_module(graph).summarize_state(state.values if state else {})
+    summary = specs.require(graph).summarize(state.values if state else {})
     recorder = registry.RunRecorder(db_path, thread_id, graph)
     try:
         recorder.update(stage=summary.get("stage") or "", counts=summary, **fields)
@@ -370,18 +369,22 @@ def apply_runtime_config(db_path: str | Path, thread_id: str, cfg: Any) -> dict[
     re-asked once the thread continues (LangGraph re-runs the interrupted node after an update),
     so the caller should resume it to bring the approval back.
     """
+    from dataclasses import replace
+
     from graphs.cmo.state import update_runtime_config
+    from graphs.core import lifecycle
     from graphs.storage.inspect import thread_state
 
     row = _refuse_if_running(db_path, thread_id)
     if row is None:
         raise RunRefused(f"no thread {thread_id} in {db_path}")
-    if row.graph != "cmo":
+    row = replace(row, graph=lifecycle.runnable_spec(db_path, thread_id).name)
+    if not lifecycle.spec_of(row).runtime_settings:
         raise RunRefused(f"thread {thread_id} is a {row.graph} run; only cmo runs keep runtime "
                          "settings in their state")
-    if row.status not in RESUMABLE:
-        raise RunRefused(f"thread {thread_id} is {row.status}; runtime settings apply only to "
-                         "an interrupted or stopped run")
+    refusal = lifecycle.update_refusal(row)
+    if refusal:
+        raise RunRefused(refusal)
     state = thread_state(db_path, thread_id, graph=row.graph)
     if state is None:
         raise RunRefused(f"thread {thread_id} has no checkpoint")

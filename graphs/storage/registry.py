@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from graphs.storage import db as dbmod
+from graphs.storage import observed, sql
 
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
@@ -79,6 +80,7 @@ class ThreadRow:
     rate: dict = field(default_factory=dict)
     error: str | None = None
     version: int = 0
+    step: int | None = None    # the newest checkpoint's metadata step (any thread)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)  # shallow: asdict's deep copy costs 15x for 1,000 rows
@@ -144,23 +146,29 @@ def _row(values: tuple, now: float) -> ThreadRow:
         rate=json.loads(rate or "{}"), error=error, version=version)
 
 
-def graph_of(thread_id: str) -> str:
-    return "marketing" if thread_id.startswith("mkt-") else "cmo"
-
-
-# A loose index scan: one primary-key seek per thread instead of reading every checkpoint row.
-_DISTINCT_THREADS = """
-WITH RECURSIVE t(id) AS (
-    SELECT min(thread_id) FROM checkpoints
-    UNION ALL
-    SELECT (SELECT min(thread_id) FROM checkpoints WHERE thread_id > t.id) FROM t WHERE t.id IS NOT NULL
-)
-SELECT id FROM t WHERE id IS NOT NULL
-"""
+def registered_graph(db_path: str | Path, thread_id: str) -> str | None:
+    """The graph the thread's own run recorded in its registry row; None without a row."""
+    if not Path(db_path).exists():
+        return None
+    conn = dbmod.connect(db_path, readonly=True)
+    try:
+        if not dbmod.table_exists(conn, "runs"):
+            return None
+        found = conn.execute("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return found[0] if found else None
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
 
 
 def list_threads(db_path: str | Path) -> list[ThreadRow]:
-    """Every thread in the database, newest first (threads written by other tools included)."""
+    """Every thread in the database, newest first (threads written by other tools included).
+
+    A registry row is the record of a cmo run; a thread without one is described from its own
+    newest checkpoint (graphs.storage.observed: real status, graph from metadata, step, time).
+    A registry row whose graph is not recorded falls back to the checkpoint metadata too.
+    """
     if not Path(db_path).exists():
         return []
     conn = dbmod.connect(db_path, readonly=True)
@@ -171,16 +179,26 @@ def list_threads(db_path: str | Path) -> list[ThreadRow]:
             for values in conn.execute(f"SELECT {_COLUMNS} FROM runs"):
                 row = _row(values, now)
                 rows[row.thread_id] = row
-        if dbmod.table_exists(conn, "checkpoints"):
-            for (thread_id,) in conn.execute(_DISTINCT_THREADS):
-                if thread_id not in rows:
-                    rows[thread_id] = ThreadRow(thread_id=thread_id, graph=graph_of(thread_id),
-                                                status="stopped")
+        for thread_id, checkpoint_id, metadata, first_id in sql.thread_heads(conn):
+            known = rows.get(thread_id)
+            if known is None:
+                rows[thread_id] = ThreadRow(**observed.observed_fields(
+                    conn, thread_id, checkpoint_id, metadata, first_id))
+            else:
+                _fill_from_metadata(known, metadata)
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
         conn.close()
     return sorted(rows.values(), key=lambda r: (r.updated_at, r.thread_id), reverse=True)
+
+
+def _fill_from_metadata(row: ThreadRow, metadata: Any) -> None:
+    meta = observed.metadata_dict(metadata)
+    if isinstance(meta.get("step"), int):
+        row.step = meta["step"]
+    if not row.graph or row.graph == observed.UNKNOWN_GRAPH:
+        row.graph = observed.graph_from_metadata(meta)
 
 
 def get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
@@ -193,12 +211,31 @@ def get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
         else:
             values = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ?",
                                   (thread_id,)).fetchone()
+        head = sql.thread_head(conn, thread_id)
         if values is not None:
-            return _row(values, time.time())
-        if dbmod.table_exists(conn, "checkpoints") and conn.execute(
-                "SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)).fetchone():
-            return ThreadRow(thread_id=thread_id, graph=graph_of(thread_id), status="stopped")
+            row = _row(values, time.time())
+            if head is not None:
+                _fill_from_metadata(row, head[1])
+            return row
+        if head is not None:
+            return ThreadRow(**observed.observed_fields(conn, thread_id, *head))
         return None
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+
+
+def recorded_graph(db_path: str | Path, thread_id: str) -> str | None:
+    """The graph a cmo run recorded in its registry row (None without a row)."""
+    if not Path(db_path).exists():
+        return None
+    conn = dbmod.connect(db_path, readonly=True)
+    try:
+        if not dbmod.table_exists(conn, "runs"):
+            return None
+        row = conn.execute("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        return row[0] if row and row[0] else None
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:

@@ -57,27 +57,30 @@ WITH RECURSIVE t(id) AS (
     UNION ALL
     SELECT (SELECT min(thread_id) FROM checkpoints WHERE thread_id > t.id) FROM t WHERE t.id IS NOT NULL
 )
-SELECT t.id, c.checkpoint_id, c.metadata FROM t
+SELECT t.id, c.checkpoint_id, c.metadata,
+       (SELECT min(checkpoint_id) FROM checkpoints WHERE thread_id = t.id AND checkpoint_ns = '')
+FROM t
 LEFT JOIN checkpoints c ON c.thread_id = t.id AND c.checkpoint_ns = '' AND c.checkpoint_id = (
     SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = t.id AND checkpoint_ns = '')
 WHERE t.id IS NOT NULL
 """
 
 
-def thread_heads(conn: sqlite3.Connection) -> list[tuple[str, str | None, Any]]:
-    """(thread_id, newest checkpoint_id, its metadata JSON) for every thread."""
+def thread_heads(conn: sqlite3.Connection) -> list[tuple[str, str | None, Any, str | None]]:
+    """(thread_id, newest checkpoint_id, its metadata JSON, oldest checkpoint_id) per thread."""
     if not has_checkpoints(conn):
         return []
     return conn.execute(_THREAD_HEADS).fetchall()
 
 
-def thread_head(conn: sqlite3.Connection, thread_id: str) -> tuple[str, Any] | None:
-    """(newest checkpoint_id, metadata JSON) of one thread, or None."""
+def thread_head(conn: sqlite3.Connection, thread_id: str) -> tuple[str, Any, str] | None:
+    """(newest checkpoint_id, its metadata JSON, oldest checkpoint_id) of one thread, or None."""
     if not has_checkpoints(conn):
         return None
-    return conn.execute("SELECT checkpoint_id, metadata FROM checkpoints WHERE thread_id = ? AND "
-                        "checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1",
-                        (thread_id,)).fetchone()
+    return conn.execute(
+        "SELECT checkpoint_id, metadata, (SELECT min(checkpoint_id) FROM checkpoints WHERE "
+        "thread_id = ?1 AND checkpoint_ns = '') FROM checkpoints WHERE thread_id = ?1 AND "
+        "checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1", (thread_id,)).fetchone()
 
 
 def newest_checkpoint_id(conn: sqlite3.Connection, thread_id: str) -> str | None:

@@ -60,10 +60,12 @@ class Database:
             raise self._explain(exc) from None
 
     def script(self, statements: str) -> None:
-        """DDL: several `;`-separated statements (CREATE ... IF NOT EXISTS)."""
-        for statement in (s.strip() for s in statements.split(";")):
-            if statement:
-                self.execute(statement)
+        """DDL: several `;`-separated statements (CREATE ... IF NOT EXISTS), under one lock:
+        Postgres's IF NOT EXISTS is not safe when two sessions create the same table at once."""
+        with self.transaction(lock="cmo-schema"):
+            for statement in (s.strip() for s in statements.split(";")):
+                if statement:
+                    self.execute(statement)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()

@@ -1,0 +1,1 @@
+"""LangGraph Server: serving our graphs (`deploy`, `entry`) and attaching to a server (`server`)."""

@@ -1,0 +1,129 @@
+"""Our graphs on a real `langgraph dev`: inputs of only {"goal"}, the approval interrupt answered
+with Command(resume=...), exactly the approved subset sent, follow-ups, resumable streams."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from graphs.cmo.approval import ACTION
+
+
+@pytest.fixture
+def client(dev_server):
+    from langgraph_sdk import get_sync_client
+
+    return get_sync_client(url=dev_server.url)
+
+
+def _requests(state: dict) -> tuple[str, list[dict]]:
+    (pending,) = state["interrupts"]
+    return pending["id"], pending["value"]
+
+
+def test_cmo_run_stops_for_approval_and_sends_exactly_the_approved_subset(client, dev_server):
+    thread = client.threads.create(metadata={"test": "subset"})
+    tid = thread["thread_id"]
+    client.runs.wait(tid, "cmo", input={"goal": "Python testing maintainers"})
+
+    state = client.threads.get_state(tid)
+    assert state["next"] == ["approve"]
+    assert client.threads.get(tid)["status"] == "interrupted"
+    values = state["values"]
+    assert values["goal"] == "Python testing maintainers"
+    assert values["sandbox"] is True and values["schema_version"] >= 2   # defaulted from config
+    _, requests = _requests(state)
+    assert requests and all(r["action_request"]["action"] == ACTION for r in requests)
+    sendable = [r["action_request"]["args"] for r in requests if r["config"]["allow_accept"]]
+    chosen = sendable[:3]
+    answer = {r["action_request"]["args"]["draft_id"]: "ignore" for r in requests}
+    answer.update({draft["draft_id"]: "accept" for draft in chosen})
+    assert dev_server.outbox(tid) == []                       # nothing before approval
+
+    client.runs.wait(tid, "cmo", command={"resume": answer})
+
+    final = client.threads.get_state(tid)
+    assert final["next"] == [] and final["values"]["ended"] is True
+    assert client.threads.get(tid)["status"] == "idle"
+    sent = dev_server.outbox(tid)
+    assert sorted(record["email"] for record in sent) == sorted(d["email"] for d in chosen)
+    assert final["values"]["counters"]["emails_sent"] == len(chosen)
+
+
+def test_a_refused_answer_leaves_the_thread_interrupted(client, dev_server):
+    tid = client.threads.create()["thread_id"]
+    client.runs.wait(tid, "cmo", input={"goal": "CI tooling"})
+    client.runs.wait(tid, "cmo", command={"resume": {"no-such-draft": "accept"}})
+    state = client.threads.get_state(tid)
+    assert state["next"] == ["approve"]
+    _, requests = _requests(state)
+    assert requests[0]["description"].startswith("Previous answer refused")
+    assert dev_server.outbox(tid) == []
+
+
+def test_marketing_runs_to_finish_and_a_follow_up_continues_it(client):
+    tid = client.threads.create()["thread_id"]
+    client.runs.wait(tid, "marketing", input={"goal": "Launch plan for v2"})
+    first = client.threads.get_state(tid)["values"]
+    assert first["next"] == "FINISH" and first["finish_reason"]
+    turns = len(first["messages"])
+    assert first["messages"][0]["content"] == "Launch plan for v2"
+
+    client.runs.wait(tid, "marketing", input={"goal": "Now a webinar series"})
+    second = client.threads.get_state(tid)["values"]
+    assert second["next"] == "FINISH"
+    contents = [m["content"] for m in second["messages"]]
+    assert contents[:turns] == [m["content"] for m in first["messages"]]   # same thread, continued
+    assert "Now a webinar series" in contents[turns:]
+    assert second["supervisor_turns"] <= first["supervisor_turns"] + 1      # per-goal counter restarted
+    assert not second.get("goal")
+
+
+def test_a_dropped_stream_is_rejoined_without_missing_events(client, dev_server):
+    from graphs.remote.server import Remote, StreamCursor
+
+    remote = Remote(dev_server.url)
+    run = remote.start("marketing", "Launch plan for v2", wait=False)
+    tid, run_id = run["thread_id"], run["run_id"]
+    seen, cursor = [], StreamCursor()
+    for part in remote.follow(tid, run_id, cursor=cursor):
+        seen.append(part)
+        if len(seen) == 3:
+            break                                    # the connection drops mid-run
+    assert len(seen) == 3 and seen[-1].id
+    rest = list(remote.follow(tid, run_id, cursor=cursor))   # rejoined where it stopped
+    client.runs.join(tid, run_id)
+    # Every event the run produced, straight from the server's resumable stream.
+    everything = list(client.runs.join_stream(tid, run_id, last_event_id="0"))
+
+    def marks(parts):
+        return [(part.event, part.id, json.dumps(part.data, sort_keys=True)) for part in parts]
+
+    assert rest and marks(seen + rest) == marks(everything)    # nothing missed, nothing twice
+    nodes = [node for part in seen + rest if part.event == "updates" for node in part.data]
+    assert "Supervisor" in nodes and any(n in nodes for n in ("Researcher", "Strategist"))
+
+
+def test_a_rejoin_inside_one_millisecond_loses_nothing(dev_server):
+    """The in-memory server gives events of one millisecond the same id: a rejoin after such an
+    id must still deliver the rest of that millisecond's events, once."""
+    from graphs.remote.server import Remote, StreamCursor
+
+    remote = Remote(dev_server.url)
+    run = remote.start("marketing", "Launch plan for v2")
+    tid, run_id = run["thread_id"], run["run_id"]
+    everything = list(remote.client.runs.join_stream(tid, run_id, last_event_id="0"))
+    ids = [part.id for part in everything]
+    shared = next((i for i in range(len(ids) - 1) if ids[i] == ids[i + 1]), None)
+    if shared is None:
+        pytest.skip("no two events shared a millisecond in this run")
+    seen, cursor = [], StreamCursor()
+    for part in remote.follow(tid, run_id, cursor=cursor):
+        seen.append(part)
+        if len(seen) == shared + 1:
+            break                                   # dropped between two same-id events
+    assert seen[-1].id == ids[shared + 1]
+    rest = list(remote.follow(tid, run_id, cursor=cursor))
+    assert [(p.event, p.id, p.data) for p in seen + rest] == \
+        [(p.event, p.id, p.data) for p in everything]
