@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from textual import on
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 
@@ -62,8 +62,13 @@ class CmoApp(App):
 
     def __init__(self, config: "Config | None", *, config_path: str | os.PathLike | None,
                  db_path: str | os.PathLike, poll_interval: float = 0.5,
-                 clock: Clock | None = None, operator: str | None = None) -> None:
+                 clock: Clock | None = None, operator: str | None = None,
+                 readonly: bool = False) -> None:
         super().__init__()
+        # --readonly: for watching over SSH; no launches, decisions or edits (see `allowed`).
+        self.readonly = readonly
+        # The thread the operator last started or opened: the runs list selects it on return.
+        self.last_thread: str | None = None
         # Who decides approvals from this console ("already decided at HH:MM by ...").
         self.operator = operator or os.environ.get("CMO_OPERATOR") or _login_name()
         # None: validated in a worker right after the first frame (pydantic stays off the
@@ -104,7 +109,15 @@ class CmoApp(App):
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._validate_config_later)
-        self.sub_title = self.db_path
+        self.sub_title = self.db_path + ("  [read-only]" if self.readonly else "")
+
+    def allowed(self, what: str) -> bool:
+        """False (and says why) in a --readonly console: `what` would change something."""
+        if self.readonly:
+            self.notify(f"read-only console: {what} is off (started with --readonly)",
+                        severity="warning", markup=False)
+            return False
+        return True
 
     # -- time ---------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -136,6 +149,7 @@ class CmoApp(App):
 
     def open_thread(self, thread_id: str, graph: str | None) -> None:
         """Open a thread's dashboard (unless it is already the screen in front)."""
+        self.last_thread = thread_id
         from graphs.core.specs import GENERIC_DASHBOARD, get
 
         if getattr(self.screen, "thread_id", None) == thread_id:
@@ -145,7 +159,8 @@ class CmoApp(App):
         self.push_optional(DASHBOARDS.get(key, DASHBOARDS[GENERIC_DASHBOARD]), thread_id)
 
     def approve_thread(self, thread_id: str) -> None:
-        self.push_optional(APPROVAL, thread_id)
+        if self.allowed("approving"):
+            self.push_optional(APPROVAL, thread_id)
 
     def browse_history(self, thread_id: str) -> None:
         self.push_optional(CHECKPOINTS, thread_id)
@@ -154,11 +169,40 @@ class CmoApp(App):
     def resume_thread(self, thread_id: str, graph: str | None = None) -> None:
         """Start a child process that resumes a crashed/stopped thread, then open its dashboard
         (refused with a toast when the lifecycle or the thread's recorded graph rules it out)."""
+        if not self.allowed("resuming"):
+            return
         start_launch(self, "resume", failure=f"could not resume {thread_id}", thread_id=thread_id)
+
+    # -- stopping ---------------------------------------------------------------------------------
+    def confirm_stop(self, row: Any) -> None:
+        """Ask, then SIGTERM the run's process: it records `stopped` and can be resumed."""
+        from rich.text import Text
+
+        from console.screens.confirm import ConfirmScreen
+
+        if not self.allowed("stopping a run"):
+            return
+        message = Text(f"Thread {row.thread_id} stops after the step it is in is interrupted; "
+                       "it is recorded as stopped and r resumes it from its newest checkpoint. "
+                       "Nothing already sent is sent again.")
+        self.push_screen(ConfirmScreen("Stop this run?", message, confirm_label="Stop"),
+                         callback=lambda yes: self.stop_thread(row.thread_id) if yes else None)
+
+    @work(thread=True, group="launch", exit_on_error=False)
+    def stop_thread(self, thread_id: str) -> None:
+        from graphs.core.launch import StopRefused, stop_run
+
+        try:
+            pid = stop_run(self.db_path, thread_id)
+        except (StopRefused, OSError) as exc:
+            self.post_message(LaunchFailed(f"could not stop {thread_id}: {exc}"))
+            return
+        self.call_from_thread(self.notify, plain(f"Stopping {thread_id} (pid {pid})"),
+                              markup=False)
 
     @on(RunLaunched)
     def _run_launched(self, message: RunLaunched) -> None:
-        self.notify(plain(f"Started {message.result.thread_id}"), markup=False)
+        self.notify(plain(f"{message.result.verb} {message.result.thread_id}"), markup=False)
         self.open_thread(message.result.thread_id, message.result.graph)
 
     @on(LaunchFailed)
@@ -177,6 +221,8 @@ class CmoApp(App):
     def action_new_run(self) -> None:
         from console.screens.new_run import NewRunScreen
 
+        if not self.allowed("starting runs"):
+            return
         def opened(result: LaunchResult | None) -> None:
             if result is not None:
                 self.open_thread(result.thread_id, result.graph)
@@ -185,6 +231,8 @@ class CmoApp(App):
 
     def action_edit_config(self, thread_id: str | None = None) -> None:
         """The config editor; `thread_id` preselects a run to apply the saved config to."""
+        if not self.allowed("editing the config"):
+            return
         self.push_optional(CONFIG_EDITOR, *([thread_id] if thread_id else []))
 
     def reload_config(self) -> bool:
@@ -202,7 +250,8 @@ class CmoApp(App):
 
 def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.PathLike | None = None,
              *, poll_interval: float = 0.5, clock: Clock | None = None,
-             operator: str | None = None, validate_later: bool = False) -> CmoApp:
+             operator: str | None = None, validate_later: bool = False,
+             readonly: bool = False) -> CmoApp:
     """Build the console for a config file (None: ./config.yaml or the defaults) and a database
     (None: the config's storage.db). Raises graphs.core.config.ConfigError for an invalid config.
     `validate_later` (with a db_path) validates the config after the first frame instead."""
@@ -214,7 +263,7 @@ def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.Pat
         config = load_config(config_path)
     db = Path(db_path) if db_path else Path(config.storage.db)
     return CmoApp(config, config_path=config_path, db_path=db, poll_interval=poll_interval,
-                  clock=clock, operator=operator)
+                  clock=clock, operator=operator, readonly=readonly)
 
 
 __all__ = ["CmoApp", "make_app", "bound_actions"]

@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cmo", description="Operator console for the CMO outbound and marketing-team graphs. "
         "Without a command, opens the terminal console.")
     _common(parser, top=True)
+    parser.add_argument("--readonly", action="store_true",
+                        help="console for watching: no launches, decisions or edits")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -52,13 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
         return child
 
     run = command("run", "start (or continue) a run; stops at the approval step or the end")
-    run.add_argument("graph", choices=specs.names())
+    run.add_argument("graph", choices=specs.names(), help=(
+        "which graph: 'cmo' = the outbound graph (GitHub repositories -> scored leads -> "
+        "drafted emails; stops for your approval before anything is sent); 'marketing' = the "
+        "marketing-team graph (a Supervisor routing a Strategist, CampaignManager, Researcher "
+        "and ContentCreator until FINISH)"))
     run.add_argument("--goal", required=True, help="what the run should achieve")
     run.add_argument("--thread", metavar="ID", help="thread id (default: a new one)")
     run.add_argument("--icp-json", metavar="JSON", help="ICP overrides as a JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress output")
 
     command("threads", "list every thread in the database")
+
+    serve = command("serve", "serve the console to a web browser (textual-serve)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
 
     history = command("history", "checkpoints of a thread, newest first, paged")
     history.add_argument("thread")
@@ -68,7 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = command("show", "the state values of a thread at its newest (or a given) checkpoint")
     show.add_argument("thread")
     show.add_argument("--checkpoint", metavar="ID")
-    show.add_argument("--field", metavar="KEY", help="only this state key")
+    show.add_argument("--field", metavar="PATH",
+                      help="only this value: a state key or a dotted path (leads.0.email)")
+    show.add_argument("--full", action="store_true",
+                      help="every value in full (the default in a terminal is a summary)")
 
     approve = command("approve", "answer a thread's approval step, then run to the end")
     approve.add_argument("thread")
@@ -122,8 +136,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_names(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
+
+
+def did_you_mean(parser: argparse.ArgumentParser, argv: list[str]) -> str | None:
+    """'cmo trheads' -> a hint naming `threads` (None when the command is known or absent)."""
+    import difflib
+
+    names = command_names(parser)
+    valued = {flag for action in parser._actions if action.option_strings and action.nargs != 0
+              for flag in action.option_strings}
+    # The first word that is not an option's value is the command.
+    for index, arg in enumerate(argv):
+        if arg.startswith("-"):
+            continue
+        if index and argv[index - 1] in valued:  # an option's value, not the command
+            continue
+        if arg in names:
+            return None
+        close = difflib.get_close_matches(arg, names, n=2, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        return f"unknown command {arg!r}{hint}; commands: {', '.join(names)}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    unknown = did_you_mean(parser, argv)
+    if unknown:
+        print(f"cmo: {unknown}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     from console import cli_commands as commands
 

@@ -76,7 +76,7 @@ def open_console(args) -> int:
     from console.app import make_app
 
     app = make_app(config_path=getattr(args, "config", None), db_path=db_path,
-                   validate_later=True)
+                   validate_later=True, readonly=bool(getattr(args, "readonly", False)))
     app.run()
     if app.return_code:
         return app.return_code  # the config was refused after the first frame; Textual printed why
@@ -145,24 +145,34 @@ def cmd_threads(args) -> int:
     if not rows:
         print(f"no threads in {db_path}")
         return 0
-    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':12} {'STEP':>5} {'UPDATED':20} COUNTS")
+    # In a terminal columns are cut to fit; piped, nothing is cut (scripts read whole values).
+    cut = sys.stdout.isatty()
+    stage_width = 12 if cut else max(12, max(len(clean_text(row.stage)) for row in rows))
+    print(f"{'THREAD':32} {'GRAPH':9} {'STATUS':11} {'STAGE':{stage_width}} {'STEP':>5} "
+          f"{'UPDATED':20} COUNTS")
     for row in rows:
         counts = " ".join(f"{k}={v}" for k, v in row.counts.items()
                           if k in ("repos", "candidates", "leads", "to_send", "sent", "messages",
                                    "errors") and v)
         badge = (" [sandbox]" if row.sandbox else "") + (" [offline]" if row.offline else "")
         step = "" if row.step is None else row.step
-        print(f"{clean_text(row.thread_id, 32):32} {clean_text(row.graph, 9):9} {row.status:11} "
-              f"{clean_text(row.stage, 12):12} {step:>5} {row.updated_at:20} {counts}{badge}")
+        stage = clean_text(row.stage, 12) if cut else clean_text(row.stage)
+        thread = clean_text(row.thread_id, 32) if cut else clean_text(row.thread_id)
+        print(f"{thread:32} {clean_text(row.graph, 9):9} {row.status:11} "
+              f"{stage:{stage_width}} {step:>5} {row.updated_at:20} {counts}{badge}")
     return 0
 
 
 @operator_errors
 def cmd_history(args) -> int:
-    from graphs.storage.inspect import history_page
+    from graphs.storage.inspect import has_checkpoint, history_page
 
     db_path = reading_db(args)
     warn_legacy(db_path)
+    if args.before and not has_checkpoint(db_path, args.thread, args.before):
+        raise CliError(f"--before {clean_text(args.before, 60)!r} is not a checkpoint of thread "
+                       f"{clean_text(args.thread, 60)} (take it from a `cmo history` line)",
+                       EXIT_USAGE)
     page = history_page(db_path, args.thread, limit=args.limit, before=args.before)
     if not page and not args.before:
         raise CliError(f"no checkpoints for thread {args.thread} in {db_path}")
@@ -190,17 +200,54 @@ def cmd_show(args) -> int:
                        + (f" at checkpoint {args.checkpoint}" if args.checkpoint else ""))
     values = state.values
     if args.field:
-        if args.field not in values:
-            raise CliError(f"no field {args.field!r}; fields: {', '.join(sorted(values))}")
-        values = {args.field: values[args.field]}
+        values = {args.field: field_value(values, args.field)}
     payload = {"thread_id": state.thread_id, "graph": _graph_of_state(db_path, state),
                "checkpoint_id": state.checkpoint_id, "step": state.metadata.get("step"),
                "created_at": state.created_at, "next": list(state.next),
                "interrupted": bool(state.interrupts), "values": values}
     if not args.field:  # --field asks for one value: the (possibly large) interrupt payloads stay out
         payload["interrupts"] = state.interrupts
+    if not args.field and not args.full and not args.json and sys.stdout.isatty():
+        # A 3,000-lead thread is megabytes of JSON: a person at a terminal gets the shape.
+        print_state_summary(payload, args.thread)
+        return 0
     emit_json(payload)
     return 0
+
+
+def field_value(values: dict, dotted: str) -> Any:
+    """`leads.0.email` -> that value; a clear error naming what exists at the failing step."""
+    node: Any = values
+    for depth, part in enumerate(dotted.split(".")):
+        where = ".".join(dotted.split(".")[:depth]) or "the state"
+        if isinstance(node, dict):
+            if part not in node:
+                keys = ", ".join(sorted(map(str, node))[:30])
+                raise CliError(f"no field {part!r} in {where}; fields: {keys}", EXIT_USAGE)
+            node = node[part]
+        elif isinstance(node, list):
+            if not part.lstrip("-").isdigit() or not -len(node) <= int(part) < len(node):
+                raise CliError(f"{where} is a list of {len(node)}: {part!r} is not an index in it",
+                               EXIT_USAGE)
+            node = node[int(part)]
+        else:
+            raise CliError(f"{where} is a single value; it has no {part!r}", EXIT_USAGE)
+    return node
+
+
+def print_state_summary(payload: dict, thread: str) -> None:
+    print(f"thread {clean_text(payload['thread_id'])}  checkpoint {payload['checkpoint_id']}")
+    print(f"next: {', '.join(payload['next']) or '(end)'}"
+          + ("  (waiting for approval)" if payload["interrupted"] else ""))
+    for key, value in payload["values"].items():
+        if isinstance(value, list):
+            shape = f"[{len(value):,} items]"
+        elif isinstance(value, dict):
+            shape = f"{{{len(value):,} keys}}"
+        else:
+            shape = clean_text(json.dumps(value, ensure_ascii=False, default=str), 70)
+        print(f"  {clean_text(str(key), 24):24} {shape}")
+    print(f"all of it: cmo show {thread} --full   one value: --field leads.0.email   (--json too)")
 
 
 def _graph_of_state(db_path: Path, state) -> str:
@@ -292,3 +339,17 @@ def cmd_delete(args) -> int:
 # The commands that run graphs live in their own module; `cmo` finds every cmd_* here.
 from console.cli_runs import cmd_approve, cmd_resume, cmd_run  # noqa: E402,F401
 from console.cli_suppress import cmd_suppress  # noqa: E402,F401
+
+
+@operator_errors
+def cmd_serve(args) -> int:
+    try:
+        from console.serve import serve
+    except ImportError as exc:  # the optional dependency is missing
+        raise CliError(f"cmo serve needs textual-serve ({exc}); pip install textual-serve",
+                       EXIT_CONFIG) from None
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port must be 1-65535 (got {args.port})", EXIT_USAGE)
+    db = getattr(args, "db", None) or str(_console_db(args))
+    return serve(args.host, args.port, config=getattr(args, "config", None), db=db,
+                 readonly=bool(getattr(args, "readonly", False)))

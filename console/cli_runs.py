@@ -71,9 +71,14 @@ def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs:
                        + ", ".join(missing), EXIT_CONFIG)
     import asyncio
 
-    outcome = asyncio.run(run_graph(kind, cfg, thread_id, db_path=db_path,
-                                    on_event=Progress(getattr(args, "quiet", False) or args.json),
-                                    **kwargs))
+    try:
+        outcome = asyncio.run(stop_on_sigterm(run_graph(
+            kind, cfg, thread_id, db_path=db_path,
+            on_event=Progress(getattr(args, "quiet", False) or args.json), **kwargs)))
+    except asyncio.CancelledError:  # SIGTERM (a console's stop): the runner recorded `stopped`
+        print(f"thread {thread_id}: stopped (resume it with `cmo resume {thread_id}`)",
+              file=sys.stderr)
+        return 1
     if args.json:
         emit_json(outcome.to_json() | {"interrupts": len(outcome.interrupts)})
     else:
@@ -89,6 +94,27 @@ def _run(args, kind: str, thread_id: str, cfg: "Config | None" = None, **kwargs:
             print(f"  awaiting approval: review with `cmo` or answer with "
                   f"`cmo approve {outcome.thread_id} --all`")
     return 0 if outcome.status in ("interrupted", "done") else 1
+
+
+async def stop_on_sigterm(coro: Any) -> Any:
+    """Await `coro`, cancelling it on SIGTERM. Without this SIGTERM kills the process before the
+    runner's `except CancelledError` records the thread as `stopped` (it would look crashed)."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(coro)
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    except (NotImplementedError, RuntimeError):  # no signal handlers here (not the main thread)
+        pass
+    try:
+        return await task
+    finally:
+        try:
+            loop.remove_signal_handler(signal.SIGTERM)
+        except (NotImplementedError, RuntimeError):
+            pass
 
 
 @operator_errors

@@ -32,6 +32,12 @@ class LaunchResult:
     graph: str
     action: str = "run"  # graphs.core.launch.Action: run, follow_up, resume, fork, approve
 
+    @property
+    def verb(self) -> str:
+        """What the toast says."""
+        return {"resume": "Resumed", "fork": "Forked", "approve": "Submitted",
+                "follow_up": "Sent follow-up to"}.get(self.action, "Started")
+
 
 class RunLaunched(Message):
     """A child process for a run was started; the receiver opens its dashboard."""

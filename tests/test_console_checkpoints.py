@@ -176,6 +176,7 @@ async def test_search_reveals_the_match_in_the_tree_and_hostile_text_stays_liter
         screen = await settle(pilot, app)
         leads = screen.state.values["leads"]
         target = leads[230]["login"]
+        screen.query_one(StateTree).focus()  # `/` on the timeline filters it; on the state, finds
         await pilot.press("slash")
         await pilot.press(*target)
         await pilot.press("enter")

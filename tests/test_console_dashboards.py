@@ -162,7 +162,7 @@ async def test_keyed_table_caps_rows_sorted_and_reports_showing_n_of_m():
         rows = [(f"u{i}", (f"u{i}", (i * 7919) % 3000, "bio")) for i in range(3000)]
         assert table.show_rows(rows) == (500, 3000)
         await pilot.pause()
-        assert table.note == "showing 500 of 3,000"
+        assert table.note == "showing 500 of 3,000  page 1/6: [ ] pages"
         scores = [table.get_row_at(i)[1] for i in range(table.row_count)]
         assert scores == sorted(scores, reverse=True)
         assert scores[0] == 2999  # the best of all 3,000, not of the first 500
@@ -178,7 +178,7 @@ async def test_keyed_table_adds_a_long_list_a_chunk_per_frame_and_ends_complete(
     table = KeyedTable(columns, max_rows=500, sort_by="icp", reverse=True)
     async with TableApp(table).run_test(size=(80, 20)) as pilot:
         rows = [(f"u{i}", (f"u{i}", (i * 7919) % 3000, "bio")) for i in range(3000)]
-        assert table.show_rows(rows) == (500, 3000) and table.note == "showing 500 of 3,000"
+        assert table.show_rows(rows) == (500, 3000) and table.note == "showing 500 of 3,000  page 1/6: [ ] pages"
         # The key press that opened the tab paints after one screenful, not after 500 rows.
         assert table.row_count == keyed_table.FIRST_CHUNK and table.filling
         # A new list while filling: pending rows change or vanish without touching the screen.

@@ -106,3 +106,20 @@ async def test_valid_submit_spawns_a_sandbox_run_opens_its_dashboard_and_outlive
     assert child is not None and child.wait(timeout=120) == 0
     row = registry.get_thread(db, thread_id)
     assert row.status == "interrupted" and row.goal == "find [/x] maintainers" and row.sandbox
+
+
+async def test_enter_in_the_goal_field_starts_the_run(tmp_path, monkeypatch):
+    """The README says: type a goal, Enter. Enter in the goal must start the run."""
+    from console.screens import new_run
+
+    db = tmp_path / "runs.sqlite"
+    app = home_app(tmp_path, db)
+    started = []
+    monkeypatch.setattr(new_run.NewRunScreen, "_launch", lambda self, request: started.append(request))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, NewRunScreen), "the form")
+        await pilot.press(*"python maintainers", "enter")
+        await pilot.pause()
+        assert [r.goal for r in started] == ["python maintainers"]

@@ -73,7 +73,7 @@ def test_keyboard_only_run_to_approval_and_clean_quit(tmp_path):
         tmux.wait_for("No runs yet")
         assert "n New run" in tmux.screen() and "? Keys" in tmux.screen()
         tmux.keys("?")
-        tmux.wait_for("Keys: HomeScreen")
+        tmux.wait_for("Keys: Runs list")
         tmux.keys("Escape")
         tmux.wait_for("No runs yet")
         tmux.keys("n")

@@ -23,6 +23,8 @@ from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Static
 
 from console.messages import RunLaunched
 from console.screens.checkpoint_actions import CheckpointActions
+from console.widgets.list_keys import ListTable, text_filter
+from console.widgets.status_badge import status_label
 from console.widgets.state_tree import StateTree
 from graphs.core.state_diff import diff_values, format_path, search_paths
 from graphs.core.text import one_line
@@ -37,20 +39,30 @@ def _local_time(iso: str | None) -> str:
 
 class CheckpointBrowser(CheckpointActions, Screen):
     CSS_PATH = "checkpoints.tcss"
+    # The footer must fit 80 columns: paging shows once for its four keys, the rarer actions
+    # (next match, edit-then-fork, prune) are listed by `?` and the palette.
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        # One footer entry for both paging keys: the footer must fit in 80 columns.
+        Binding("escape,q", "back", "Back", key_display="esc"),
         Binding("left_square_bracket", "newer", "Page", key_display="[ ]"),
         Binding("right_square_bracket", "older", "Older page", show=False),
+        Binding("left_curly_bracket", "newest", "Newest page", show=False, key_display="{"),
+        Binding("right_curly_bracket", "oldest", "Oldest page", show=False, key_display="}"),
         Binding("d", "toggle_diff", "Diff"),
         Binding("slash", "search", "Find", key_display="/"),
-        Binding("n", "next_match", "Next"),
+        Binding("n", "next_match", "Next match", show=False),
         Binding("r", "resume", "Resume"),
         Binding("f", "fork", "Fork"),
-        Binding("e", "edit_fork", "Edit"),
+        Binding("e", "edit_fork", "Edit+fork", show=False),
         Binding("x", "delete", "Delete"),
-        Binding("p", "prune", "Prune"),
+        Binding("p", "prune", "Prune", show=False),
     ]
+
+    class PagesCounted(Message):
+        """The `before` cursor of every page (for the jump to the oldest one)."""
+
+        def __init__(self, cursors: list[str | None]) -> None:
+            super().__init__()
+            self.cursors = cursors
 
     class PageLoaded(Message):
         def __init__(self, entries: list[Any], before: str | None, total: int, row: Any,
@@ -73,20 +85,23 @@ class CheckpointBrowser(CheckpointActions, Screen):
         super().__init__()
         self.thread_id = thread_id
         self.row: Any = None
-        self.entries: list[Any] = []
+        self.entries: list[Any] = []       # the page's entries the filter lets through
+        self.page_entries: list[Any] = []  # the whole page
         self.total = 0
         self.page_before: list[str | None] = [None]   # the `before` cursor of each page shown
         self.state: Any = None                        # ThreadState at the selected checkpoint
         self.loaded_checkpoint: str | None = None
         self.matches: list[tuple] = []
         self.match_index = -1
+        self.keep_cursor: str | None = None  # checkpoint to put the cursor on after a reload
 
     # -- layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static(id="cp-header")
-        table: DataTable = DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
-        yield table
+        yield ListTable(id="timeline", cursor_type="row", zebra_stripes=True)
+        yield Input(placeholder="filter this page (!text: without it), esc clears",
+                    id="cp-filter")
         yield Static(id="cp-detail")
         with ContentSwitcher(initial="state-tree", id="cp-switcher"):
             yield StateTree(id="state-tree")
@@ -116,10 +131,15 @@ class CheckpointBrowser(CheckpointActions, Screen):
     def _header(self, note: str = "") -> None:
         status = self.row.status if self.row is not None else "?"
         page = len(self.page_before)
+        pages = max(1, -(-self.total // PAGE_SIZE))
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append("Checkpoints ", style="bold")
         text.append(one_line(self.thread_id, 40))
-        text.append(f"  {status}  {self.total:,} checkpoints  page {page}", style="dim")
+        # Page first: at 80 columns the status is what gets cut, never "of N".
+        text.append(f"  page {page} of {pages}", style="bold")
+        if pages > 1 and page < pages:
+            text.append(" (} oldest)", style="dim")
+        text.append(f"  {self.total:,} checkpoints  {status_label(status)}", style="dim")
         if note:
             text.append(f"  {one_line(note, 60)}", style="italic")
         self.query_one("#cp-header", Static).update(text)
@@ -147,27 +167,78 @@ class CheckpointBrowser(CheckpointActions, Screen):
         if message.error:
             self._header(message.error)
             return
+        self.page_entries = message.entries
+        self._fill_timeline()
+        self._header("" if self.entries else "no checkpoints")
+
+    def _fill_timeline(self) -> None:
+        """The page's entries that pass the timeline filter; the cursor stays on its checkpoint."""
         table = self.query_one("#timeline", DataTable)
-        self.entries = message.entries
+        keep = text_filter(self.query_one("#cp-filter", Input).value)
+        wanted = self.keep_cursor or (self.selected_entry.checkpoint_id
+                                      if self.selected_entry is not None else None)
+        self.keep_cursor = None
+        self.entries = [entry for entry in self.page_entries
+                        if keep((entry.step, entry.node, entry.source, entry.summary))]
         with self.app.batch_update():
             table.clear()
-            for entry in message.entries:
+            for entry in self.entries:
                 table.add_row(
                     Text(str(entry.step if entry.step is not None else ""), justify="right"),
                     Text(one_line(entry.node or "", 12), no_wrap=True),
                     Text(entry.source or ""), Text(_local_time(entry.created_at)),
                     Text(one_line(entry.summary, 200), no_wrap=True, overflow="ellipsis"),
                     key=entry.checkpoint_id)
-        self._header("" if self.entries else "no checkpoints")
         if self.entries:
-            table.move_cursor(row=0)
-            self.load_state(self.entries[0].checkpoint_id)
+            ids = [entry.checkpoint_id for entry in self.entries]
+            row = ids.index(wanted) if wanted in ids else 0
+            table.move_cursor(row=row, animate=False)
+            self.load_state(ids[row])
 
     def action_older(self) -> None:
         if len(self.entries) < PAGE_SIZE:
             self.notify("This is the oldest page.", markup=False)
             return
         self.page_before.append(self.entries[-1].checkpoint_id)
+        self.load_page(self.page_before[-1])
+
+    def action_newest(self) -> None:
+        self.page_before = [None]
+        self.load_page(None)
+
+    def action_oldest(self) -> None:
+        self._header("finding the oldest page…")
+        self.count_pages()
+
+    @work(thread=True, exclusive=True, group="cp-page", exit_on_error=False)
+    def count_pages(self) -> None:
+        """Page cursors from checkpoint metadata only (no state decoded): 10,000 checkpoints
+        are ten 1,000-row reads."""
+        from graphs.storage.inspect import history_page
+
+        cursors: list[str | None] = [None]
+        seen, before = 0, None
+        try:
+            while True:
+                batch = history_page(self.db_path, self.thread_id, limit=1000, before=before)
+                for info in batch:
+                    seen += 1
+                    if seen % PAGE_SIZE == 0:
+                        cursors.append(info.checkpoint_id)
+                if len(batch) < 1000:
+                    break
+                before = batch[-1].checkpoint_id
+        except Exception as exc:
+            self.post_message(self.PageLoaded([], None, self.total, self.row,
+                                              f"{type(exc).__name__}: {exc}"))
+            return
+        if seen and seen % PAGE_SIZE == 0:
+            cursors.pop()  # the last boundary would start an empty page
+        self.post_message(self.PagesCounted(cursors))
+
+    @on(PagesCounted)
+    def _pages_counted(self, message: PagesCounted) -> None:
+        self.page_before = message.cursors
         self.load_page(self.page_before[-1])
 
     def action_newer(self) -> None:
@@ -249,9 +320,21 @@ class CheckpointBrowser(CheckpointActions, Screen):
     # -- search --------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        box = self.query_one("#cp-search", Input)
+        """`/` filters the timeline when it has focus, else finds keys and values in the state."""
+        timeline = self.query_one("#timeline", DataTable)
+        box = self.query_one("#cp-filter" if timeline.has_focus else "#cp-search", Input)
         box.add_class("shown")
         box.focus()
+
+    @on(Input.Changed, "#cp-filter")
+    def _filter_changed(self) -> None:
+        self._fill_timeline()
+
+    @on(Input.Submitted, "#cp-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("shown")
+        self.query_one("#timeline", DataTable).focus()
 
     @on(Input.Submitted, "#cp-search")
     def _search(self, event: Input.Submitted) -> None:
@@ -266,12 +349,16 @@ class CheckpointBrowser(CheckpointActions, Screen):
         self.action_next_match()
         self.query_one(StateTree).focus()
 
-    def on_key(self, event) -> None:
-        box = self.query_one("#cp-search", Input)
-        if event.key == "escape" and box.has_focus:
-            event.stop()
-            box.remove_class("shown")
-            self.query_one(StateTree).focus()
+    def _close_box(self) -> bool:
+        """esc with a search or filter box open clears and closes the box (not the browser)."""
+        for box_id, back_to in (("#cp-search", StateTree), ("#cp-filter", ListTable)):
+            box = self.query_one(box_id, Input)
+            if box.has_class("shown"):
+                box.value = ""
+                box.remove_class("shown")
+                self.query_one(back_to).focus()
+                return True
+        return False
 
     def action_next_match(self) -> None:
         if not self.matches:
@@ -284,6 +371,8 @@ class CheckpointBrowser(CheckpointActions, Screen):
     # -- actions -------------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        if self._close_box():
+            return
         self.app.pop_screen()
 
     @on(CheckpointActions.ActionDone)
@@ -294,8 +383,14 @@ class CheckpointBrowser(CheckpointActions, Screen):
             self.app.pop_screen()
             return
         if message.reload:
-            self.page_before = [None]
-            self.load_page(None)
+            if message.launched is not None:
+                # A resume or fork leaves this thread's checkpoints as they were: same page,
+                # same checkpoint under the cursor when the operator comes back.
+                self.keep_cursor = getattr(self.selected_entry, "checkpoint_id", None)
+                self.load_page(self.page_before[-1])
+            else:
+                self.page_before = [None]
+                self.load_page(None)
         if message.launched is not None:
             self.app.post_message(RunLaunched(message.launched))
 
@@ -305,5 +400,7 @@ class CheckpointBrowser(CheckpointActions, Screen):
         result = message.result
         self.notify(f"Forked into {result.thread_id}" if result.action == "fork" else
                     f"Resumed {result.thread_id}", markup=False)
-        self.page_before = [None]
-        self.load_page(None)
+        # A resume or fork leaves this thread's checkpoints as they were: same page, same
+        # checkpoint under the cursor when the operator comes back.
+        self.keep_cursor = getattr(self.selected_entry, "checkpoint_id", None)
+        self.load_page(self.page_before[-1])

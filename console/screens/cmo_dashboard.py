@@ -17,7 +17,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from console.screens.run_follow import RunFollowScreen, as_dict, as_list, values_of
+from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_title,
+                                       values_of)
 from console.widgets.counters import Counters
 from console.widgets.funnel import FUNNEL_STEPS, Funnel
 from console.widgets.history_log import HistoryLog, format_error, format_history
@@ -190,7 +191,6 @@ class CmoDashboard(RunFollowScreen):
         values = values_of(self.state)
         status = getattr(row, "status", None) or ("done" if values.get("ended") else "unknown")
         stage = (getattr(row, "stage", "") or values.get("current_stage") or "")
-        was_awaiting = self.awaiting_approval
         self.awaiting_approval = lifecycle.awaits_approval(row, self.state)
         if self.awaiting_approval:
             stage = "approve"
@@ -203,10 +203,10 @@ class CmoDashboard(RunFollowScreen):
         counts = as_dict(getattr(row, "counts", None))
         self.query_one(Funnel).show(funnel_counts(counts, values))
         self.query_one(RateSparkline).add_sample(rate_reading(getattr(row, "rate", None)))
-        if row is None and self.passes == 1:
-            self.notify("no such run in the database (yet)", severity="warning")
-        if self.awaiting_approval != was_awaiting:  # the only input of check_action
-            self.refresh_bindings()
+        # A run just launched has no registry row for a moment: say so in the title (a toast
+        # would cover the table at 80x24 on every new run).
+        update_if_changed(self.query_one("#title", Static), run_title("CMO run", self.thread_id, row))
+
 
     def prepare_state(self, state: Any) -> dict[str, TableRows]:
         return table_rows(values_of(state))
@@ -260,10 +260,13 @@ class CmoDashboard(RunFollowScreen):
         if focusable:
             focusable.first().focus()
 
+    def binding_inputs(self) -> tuple:
+        return (*super().binding_inputs(), self.awaiting_approval)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "approve" and not self.awaiting_approval:
             return None  # shown dimmed until the run waits for approval
-        return True
+        return super().check_action(action, parameters)
 
     def action_approve(self) -> None:
         push_optional = getattr(self.app, "push_optional", None)

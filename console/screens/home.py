@@ -27,7 +27,7 @@ from console.widgets.status_badge import flags_text, status_text
 from graphs.core import lifecycle
 
 # Actions that need a selected thread (and, for some, a given status).
-_THREAD_ACTIONS = {"open", "resume", "approve", "history"}
+_THREAD_ACTIONS = {"open", "resume", "approve", "history", "stop"}
 _NOTHING = object()
 
 
@@ -115,6 +115,7 @@ class HomeScreen(Screen):
         Binding("r", "resume", "Resume"),
         Binding("a", "approve", "Approve"),
         Binding("h", "history", "History"),
+        Binding("S", "stop", "Stop", show=False),
         Binding("c", "edit_config", "Config"),
         Binding("x", "suppress", "Suppression list", show=False),  # footer is full at 80: ? and the palette list it
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -206,6 +207,9 @@ class HomeScreen(Screen):
         visible = [row for row in self._all if matches(row, needle)]
         with self.app.batch_update():
             self.table.sync(visible, now)
+            wanted = getattr(self.app, "last_thread", None)
+            if wanted and self.table.select_key(wanted):
+                self.app.last_thread = None  # the run just started or opened: `h` means it
             text = summary(self._all)
             if needle:
                 text.append(f"   showing {len(visible)} matching ", style="dim")
@@ -269,6 +273,8 @@ class HomeScreen(Screen):
         if action == "approve":
             return lifecycle.awaits_approval(row) or (
                 not lifecycle.is_known(row) and row.status == "interrupted")
+        if action == "stop":
+            return lifecycle.can_stop(row)
         return True
 
     def action_new_run(self) -> None:
@@ -306,6 +312,11 @@ class HomeScreen(Screen):
         from console.screens.suppress import SuppressScreen
 
         self.app.push_screen(SuppressScreen())
+
+    def action_stop(self) -> None:
+        row = self.selected
+        if row is not None and lifecycle.can_stop(row):
+            self.app.confirm_stop(row)
 
     def action_history(self) -> None:
         if (row := self.selected) is not None:

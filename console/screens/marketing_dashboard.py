@@ -14,7 +14,8 @@ from textual.widgets import Footer, Input, Static
 
 from console.launching import start_launch
 from console.messages import RunLaunched
-from console.screens.run_follow import RunFollowScreen, as_dict, as_list, values_of
+from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_title,
+                                       values_of)
 from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
 from console.textsafe import safe_text
 from console.widgets.quiet_update import update_if_changed
@@ -174,6 +175,8 @@ class MarketingDashboard(RunFollowScreen):
 
     def show_row(self, row: Any) -> None:
         # Every pass: update (and repaint) only when the facts changed.
+        update_if_changed(self.query_one("#title", Static),
+                          run_title("Marketing team run", self.thread_id, row))
         update_if_changed(self.query_one("#facts", Static),
                           render_facts(values_of(self.state), self.summary, row))
 

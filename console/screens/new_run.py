@@ -129,8 +129,9 @@ class NewRunScreen(Screen[LaunchResult | None]):
         initial = icp_form_values(self.app.config.icp)
         yield Header()
         with VerticalScroll(id="form"):
-            yield Static(Text("Start a run. It runs in its own process and keeps going if the "
-                              "console quits.", style="dim"), id="intro")
+            yield Static(Text("Start a run: type the goal, enter starts it. It runs in its own "
+                              "process and keeps going if the console quits.", style="dim"),
+                         id="intro")
             yield from self._field("graph", "Graph", Select(
                 GRAPHS, value=self._graph, allow_blank=False, id="graph", compact=True))
             yield from self._field("goal", LABELS["goal"], Input(
@@ -201,10 +202,11 @@ class NewRunScreen(Screen[LaunchResult | None]):
 
     @on(Input.Submitted)
     def _field_submitted(self, event: Input.Submitted) -> None:
-        # Enter moves to the next field; on the last visible field it starts the run.
+        # Enter in the goal (the one field most runs need) or on the last field starts the run;
+        # in the other ICP fields it moves on to the next one.
         inputs = [widget for widget in self.query(Input) if widget.display
                   and (widget.id == "goal" or _takes_icp(self.graph()))]
-        if event.input is inputs[-1]:
+        if event.input.id == "goal" or event.input is inputs[-1]:
             self.action_start()
         else:
             self.focus_next()

@@ -10,6 +10,10 @@ checkpoint is still looked at once per app interval (a running graph checkpoints
 new one is a full state decode). The interval is floored at 0.1 s: at most ~10 repaints a
 second. Polling pauses while another screen (approval, a dialog) covers this one.
 
+A new registry status also reloads the state: an interrupt lands as pending writes on the
+checkpoint the thread already had (after `ctrl+t` applies a config and the run is resumed, the
+id does not change but the thread now waits for approval), so the id alone would miss it.
+
 `prepare_state` runs in the worker thread, so subclasses can turn a large state into what their
 widgets need (and fingerprint it) off the UI thread; the result is `self.prepared`.
 """
@@ -39,8 +43,10 @@ class RunFollowScreen(Screen):
     """Base for the dashboards: subclasses implement `show_row`, `show_state`, `show_problem`."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("r", "poll_now", "Refresh", show=False),
+        Binding("escape,q", "back", "Back", key_display="esc"),
+        Binding("r", "resume", "Resume"),
+        Binding("S", "stop", "Stop"),
+        Binding("ctrl+r", "poll_now", "Refresh", show=False),
     ]
 
     class Polled(Message):
@@ -63,12 +69,14 @@ class RunFollowScreen(Screen):
         self.row: Any = None
         self.state: Any = None
         self.seen_checkpoint: str | None = None
+        self.seen_status: str | None = None  # the row's status when the state was last loaded
         self.prepared: Any = None  # prepare_state(self.state)
         self.passes = 0  # polling passes applied (tests wait on this instead of sleeping)
         self._timer: Timer | None = None
         self._polling = False
         self._last_full_pass = float("-inf")  # time.monotonic() of the last checkpoint look
         self._paused = False
+        self._bindings_for: tuple | None = None
 
     # -- time and configuration -------------------------------------------------------------
 
@@ -109,7 +117,7 @@ class RunFollowScreen(Screen):
             full = now - self._last_full_pass >= self.poll_interval * 0.9  # timer jitter
         if full:
             self._last_full_pass = now
-            self._poll_worker(self.app.db_path, self.seen_checkpoint)
+            self._poll_worker(self.app.db_path, self.seen_checkpoint, self.seen_status)
         else:
             self._row_worker(self.app.db_path)
 
@@ -123,7 +131,8 @@ class RunFollowScreen(Screen):
         self.post_message(self.Polled(row, None, self.seen_checkpoint, problem))
 
     @work(thread=True, exclusive=True, group="follow-run", exit_on_error=False)
-    def _poll_worker(self, db_path: Any, seen_checkpoint: str | None) -> None:
+    def _poll_worker(self, db_path: Any, seen_checkpoint: str | None,
+                     seen_status: str | None = None) -> None:
         row = state = checkpoint_id = problem = prepared = None
 
         def row_first(early_row: Any) -> None:
@@ -135,6 +144,11 @@ class RunFollowScreen(Screen):
         try:
             row, state, checkpoint_id = read_run(db_path, self.thread_id, seen_checkpoint,
                                                  on_row=row_first)
+            status = getattr(row, "status", None)
+            if (state is None and checkpoint_id is not None and seen_checkpoint is not None
+                    and status != seen_status):
+                # Same checkpoint, new status: its pending writes (an interrupt) changed.
+                row, state, checkpoint_id = read_run(db_path, self.thread_id, None)
         except Exception as exc:  # shown on the dashboard; the next pass tries again
             problem = f"{type(exc).__name__}: {exc}"
         if state is not None:
@@ -160,9 +174,14 @@ class RunFollowScreen(Screen):
                 self.state = message.state
                 self.prepared = message.prepared
                 self.seen_checkpoint = message.checkpoint_id
+                self.seen_status = getattr(message.row, "status", None)
                 self.show_state(message.state)
             # Every pass (not only on a new row version): the elapsed time keeps ticking.
             self.show_row(self.row)
+            inputs = self.binding_inputs()
+            if inputs != self._bindings_for:  # check_action reads nothing else
+                self._bindings_for = inputs
+                self.refresh_bindings()
         self._polling = False
         if not self._paused and self.is_attached:
             self._timer = self.set_timer(self.next_interval, self.poll_once)
@@ -172,6 +191,36 @@ class RunFollowScreen(Screen):
     def action_back(self) -> None:
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        from graphs.core import lifecycle
+
+        if action == "resume":  # dimmed until the run can resume / stop
+            return True if self.row is not None and lifecycle.can_resume(self.row) else None
+        if action == "stop":
+            return True if self.row is not None and lifecycle.can_stop(self.row) else None
+        return True
+
+    def action_resume(self) -> None:
+        from graphs.core import lifecycle
+
+        refusal = lifecycle.resume_refusal(self.row) if self.row is not None else "no such run yet"
+        if refusal:
+            self.notify(refusal, markup=False)
+            return
+        if getattr(self.app, "readonly", False):
+            self.notify("read-only console: resuming is off", markup=False)
+            return
+        self.app.resume_thread(self.thread_id, getattr(self.row, "graph", "cmo"))
+
+    def action_stop(self) -> None:
+        stop = getattr(self.app, "confirm_stop", None)
+        if getattr(self.row, "status", None) == "running" and callable(stop):
+            stop(self.row)
+
+    def binding_inputs(self) -> tuple:
+        """Everything check_action reads: the footer is refreshed only when this changes."""
+        return (getattr(self.row, "status", None),)
 
     def action_poll_now(self) -> None:
         if self._timer is not None:
@@ -211,6 +260,29 @@ def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None,
     if checkpoint_id is not None and checkpoint_id != seen_checkpoint:
         state = graph_inspect.thread_state(db_path, thread_id, checkpoint_id, shared=True)
     return row, state, checkpoint_id
+
+
+def run_title(kind: str, thread_id: str, row: Any) -> "Text":
+    """'CMO run ID' plus what the registry says about it: a fork's origin, a resume hint, or
+    that a just-started run has not written its first record yet."""
+    from rich.text import Text
+
+    from console.textsafe import safe_text
+    from graphs.core.lifecycle import RESUMABLE
+
+    title = safe_text(f"{kind} {thread_id}", style="bold")
+    if row is None:
+        title.append("  starting: waiting for its first record…", style="dim")
+        return title
+    goal = getattr(row, "goal", "") or ""
+    if goal.startswith("fork of "):
+        title.append("  ")
+        title.append_text(safe_text(goal, style="cyan", max_len=80))
+    status = getattr(row, "status", None)
+    if status in RESUMABLE:
+        title.append("  ")
+        title.append(f" {status}: press r to resume ", style="bold reverse magenta")
+    return title
 
 
 def values_of(state: Any) -> dict:

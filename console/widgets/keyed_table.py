@@ -4,7 +4,8 @@ Each call to `show_rows` diffs the new rows against what is on screen: only cell
 changed are updated, new keys are added, vanished keys removed; the row count is capped (the
 caller shows "showing N of M"). A long list is added a screenful first and the rest a chunk per
 frame, so a key press that opens a big tab paints at once and keys stay responsive while the
-rest fills in. Strings become `rich.text.Text` after `clean_text` (a DataTable
+rest fills in. The rows past the cap are reached by paging (`]`/`[`) or by narrowing them with
+a filter (`filter_text`, applied before the cap). Strings become `rich.text.Text` after `clean_text` (a DataTable
 *string* cell is parsed as markup, so a bio of "[/x]" would crash the table); numbers stay numbers
 so that they sort as numbers.
 """
@@ -16,8 +17,10 @@ from typing import Any, Iterable, NamedTuple, Sequence
 from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from console.textsafe import safe_text
+from console.widgets.list_keys import ListTable, text_filter
 from console.widgets.quiet_update import CellScopedUpdates, FixedWidthRows
 
 DEFAULT_MAX_ROWS = 500
@@ -60,12 +63,18 @@ class Column(NamedTuple):
     width: int | None = None
 
 
-class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
+SORT_MARKS = {False: " ▲", True: " ▼"}  # ascending / descending
+
+
+class KeyedTable(CellScopedUpdates, FixedWidthRows, ListTable):
     """`show_rows([(key, (v1, v2, ...)), ...])` keeps the table in step with a list of records."""
 
     BINDINGS = [
         Binding("s", "cycle_sort", "Sort"),
         Binding("o", "reverse_sort", "Order"),
+        Binding("right_square_bracket", "next_page", "Next page", show=False, key_display="]"),
+        Binding("left_square_bracket", "previous_page", "Previous page", show=False,
+                key_display="["),
     ]
 
     def __init__(
@@ -85,6 +94,9 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
         self.sort_by = sort_by
         self.reverse = reverse
         self.total = 0
+        self.matching = 0      # rows that pass the filter (== total without one)
+        self.page = 0          # which max_rows-sized page of the matching rows is shown
+        self.filter_text = ""
         self._raw: dict[str, tuple] = {}    # every row shown or about to be (key -> values)
         self._pending: dict[str, tuple] = {}  # rows of `_raw` not added to the DataTable yet
         self._reorder = False                 # re-sort once the pending rows are in
@@ -93,7 +105,20 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
 
     def on_mount(self) -> None:
         for column in self.columns_spec:
-            self.add_column(Text(column.label), key=column.key, width=column.width)
+            self.add_column(self._label(column), key=column.key, width=column.width)
+
+    def _label(self, column: Column) -> Text:
+        mark = SORT_MARKS[self.reverse] if column.key == self.sort_by else ""
+        return Text(column.label + mark)
+
+    def _mark_sorted_column(self) -> None:
+        """▲/▼ after the sorted column's label (the DataTable has no API to relabel)."""
+        for column in self.columns_spec:
+            table_column = self.columns.get(ColumnKey(column.key))
+            if table_column is not None:
+                table_column.label = self._label(column)
+        self._update_count += 1  # render caches are keyed on it
+        self.refresh()
 
     @property
     def filling(self) -> bool:
@@ -106,9 +131,16 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
 
     @property
     def note(self) -> str:
-        """'showing N of M' when capped, else 'M rows'."""
-        if self.total > self.shown:
-            return f"showing {self.shown:,} of {self.total:,}"
+        """'showing N of M' when capped (with the page and its keys), else 'M rows'."""
+        matching = f"{self.matching:,} matching of {self.total:,}" if self.filter_text else (
+            f"{self.total:,}")
+        if self.matching > self.shown:
+            first = self.page * self.max_rows + 1
+            pages = -(-self.matching // self.max_rows)
+            span = f"{self.shown:,}" if first == 1 else f"{first:,}-{first + self.shown - 1:,}"
+            return f"showing {span} of {matching}  page {self.page + 1}/{pages}: [ ] pages"
+        if self.filter_text:
+            return f"{matching} rows"
         return f"{self.total:,} rows"
 
     def _column_index(self, key: str | None) -> int | None:
@@ -118,17 +150,23 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
         return None
 
     def _select(self, rows: list[tuple[str, tuple]]) -> list[tuple[str, tuple]]:
-        """Sort (when a sort column is set) and cap; duplicate keys keep their first row."""
+        """Filter, sort (when a sort column is set), then the current page of at most max_rows;
+        duplicate keys keep their first row."""
+        if self.filter_text:
+            keep = text_filter(self.filter_text)
+            rows = [row for row in rows if keep(row[1])]
         index = self._column_index(self.sort_by)
         if index is not None:
             rows = sorted(rows, key=lambda row: sort_value(row[1][index]), reverse=self.reverse)
-        selected: dict[str, tuple] = {}
+        seen: dict[str, tuple] = {}
         for key, values in rows:
-            if key not in selected:
-                selected[key] = values
-                if len(selected) >= self.max_rows:
-                    break
-        return list(selected.items())
+            seen.setdefault(key, values)
+        unique = list(seen.items())
+        self.matching = len(unique)
+        pages = max(1, -(-self.matching // self.max_rows))
+        self.page = min(self.page, pages - 1)
+        start = self.page * self.max_rows
+        return list(unique[start:start + self.max_rows])
 
     def show_rows(self, rows: Iterable[tuple[Any, Sequence[Any]]]) -> tuple[int, int]:
         """Diff `rows` against the screen; returns (shown, total)."""
@@ -198,6 +236,16 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
         if self._column_index(self.sort_by) is not None and self.row_count > 1:
             self.sort(self.sort_by, key=sort_value, reverse=self.reverse)
 
+    def _resort(self) -> None:
+        """After the sort column or order changed: no cell changed, so ask for the re-sort
+        (show_rows alone re-sorts only when a sorted cell moved)."""
+        self._reorder = True
+        self._mark_sorted_column()
+        self.show_rows(self._last_input)
+        if not self._pending:
+            self._reorder = False
+            self._apply_order()
+
     def action_cycle_sort(self) -> None:
         keys = [column.key for column in self.columns_spec]
         if not keys:
@@ -205,16 +253,43 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, DataTable):
         current = self._column_index(self.sort_by)
         self.sort_by = keys[0] if current is None else keys[(current + 1) % len(keys)]
         self.reverse = False
-        self.show_rows(self._last_input)
-        self.notify(f"sorted by {self.columns_spec[self._column_index(self.sort_by)].label}", timeout=2)
+        self._resort()
+        self.notify(f"sorted by {self.columns_spec[self._column_index(self.sort_by)].label}",
+                    timeout=2, markup=False)
 
     def action_reverse_sort(self) -> None:
         self.reverse = not self.reverse
+        self._resort()
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows with a cell containing `text` ('!text': without it); page 1."""
+        if text.strip() == self.filter_text:
+            return
+        self.filter_text = text.strip()
+        self.page = 0
+        self._reorder = True
         self.show_rows(self._last_input)
+
+    def _turn_page(self, step: int) -> None:
+        pages = max(1, -(-self.matching // self.max_rows))
+        page = min(max(self.page + step, 0), pages - 1)
+        if page == self.page:
+            self.notify("no more pages", timeout=2, markup=False)
+            return
+        self.page = page
+        self._reorder = True
+        self.show_rows(self._last_input)
+        self.move_cursor(row=0, animate=False)
+
+    def action_next_page(self) -> None:
+        self._turn_page(1)
+
+    def action_previous_page(self) -> None:
+        self._turn_page(-1)
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         key = event.column_key.value
         self.reverse = (not self.reverse) if key == self.sort_by else False
         self.sort_by = key
-        self.show_rows(self._last_input)
+        self._resort()

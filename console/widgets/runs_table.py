@@ -13,17 +13,19 @@ from typing import Any, Iterable
 from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from console.textsafe import safe_text
 from graphs.core.clock import parse_time
 from graphs.core import lifecycle
 from console.widgets.quiet_update import CellScopedUpdates, FixedWidthRows
 from console.widgets.status_badge import flags_text, status_text
+from console.widgets.list_keys import ListTable
 
-# (key, label, width); None = as wide as the content.
-# Fixed widths (stable layout, no re-measuring per poll). At 80 columns everything up to Flags is
-# visible; Graph (also the thread id's prefix) and Goal scroll in, and the detail pane repeats them.
+# (key, label, minimum width). Widths are fixed per layout (no re-measuring per poll), but Stage
+# and Progress widen to their longest value (a number is never cut) and Goal takes what the
+# terminal has left. At 80 columns everything up to Flags is visible; Graph (also the thread id's
+# prefix) and Goal scroll in, and the detail pane repeats them.
 COLUMNS = (
     ("thread", "Thread", 26),
     ("status", "Status", 8),
@@ -32,11 +34,22 @@ COLUMNS = (
     ("updated", "Updated", 7),
     ("flags", "Flags", 7),
     ("graph", "Graph", 9),
-    ("goal", "Goal", 60),
+    ("goal", "Goal", 20),
 )
 THREAD_MAX = 26
-GOAL_MAX = 60
+STAGE_MAX = 24
+GOAL_MAX = 200
+CELL_PADDING = 2  # DataTable pads each cell by one on both sides
 MAX_ROWS = 1000
+
+
+def column_widths(total_width: int, longest: dict[str, int]) -> dict[str, int]:
+    """Every column's width for a terminal `total_width` wide: the minimums, Stage and Progress
+    as wide as their longest value, Goal the rest (at least its minimum; it scrolls)."""
+    widths = {key: max(width, longest.get(key, 0)) for key, _, width in COLUMNS}
+    used = sum(width + CELL_PADDING for key, width in widths.items() if key != "goal")
+    widths["goal"] = max(widths["goal"], total_width - used - CELL_PADDING - 1)
+    return widths
 
 
 def age(value: str | None, now: datetime, *, live: bool = True) -> str:
@@ -82,7 +95,7 @@ def row_cells(row: Any, now: datetime) -> dict[str, Text]:
         "thread": safe_text(row.thread_id, max_len=THREAD_MAX),
         "graph": safe_text(row.graph),
         "status": status_text(row.status),
-        "stage": safe_text(stage_of(row), max_len=10),
+        "stage": safe_text(stage_of(row), max_len=STAGE_MAX),
         "progress": safe_text(progress_label(row)),
         "updated": safe_text(age(row.updated_at or row.started_at, now,
                                  live=lifecycle.is_live(row)), style="dim"),
@@ -95,7 +108,7 @@ def _same(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
-class RunsTable(CellScopedUpdates, FixedWidthRows, DataTable):
+class RunsTable(CellScopedUpdates, FixedWidthRows, ListTable):
     """Rows keyed by thread id, in the order of the list given to `sync` when threads appear."""
 
     BINDINGS = [Binding("enter", "select_cursor", "Open")]
@@ -105,11 +118,36 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, DataTable):
         self._cells: dict[str, dict[str, Text]] = {}
         self._seen: dict[str, tuple[int, str]] = {}  # thread_id -> (version, status)
         self.updates = 0  # cells written since mount (tests check that idle polls write nothing)
+        self._longest: dict[str, int] = {}
+        self._widths: dict[str, int] = {}
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width)
+        self._widths = column_widths(self.size.width or self.app.size.width, {})
+        for key, label, _ in COLUMNS:
+            self.add_column(label, key=key, width=self._widths[key])
 
+    def on_resize(self) -> None:
+        self._relayout()
+
+    def _relayout(self) -> None:
+        """Apply column_widths for the current width and longest values (when they changed)."""
+        widths = column_widths(self.size.width or self.app.size.width, self._longest)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        for key, width in widths.items():
+            column = self.columns.get(ColumnKey(key))
+            if column is not None:
+                column.width = width
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.refresh(layout=True)
+
+    def _measure(self, cells: dict[str, Text]) -> None:
+        for key in ("stage", "progress"):
+            length = cells[key].cell_len
+            if length > self._longest.get(key, 0):
+                self._longest[key] = length
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "select_cursor":
             return self.row_count > 0  # no "Open" hint over an empty list
@@ -136,6 +174,7 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, DataTable):
             stamp = (row.version, row.status)
             if key not in self._cells:
                 cells = row_cells(row, now)
+                self._measure(cells)
                 self.add_row(*(cells[col] for col, _, _ in COLUMNS), key=key)
                 self._cells[key], self._seen[key] = cells, stamp
                 added = True
@@ -145,6 +184,7 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, DataTable):
                 fresh = {"updated": row_cells(row, now)["updated"]}
             else:
                 fresh = row_cells(row, now)
+                self._measure(fresh)
                 self._seen[key] = stamp
             current = self._cells[key]
             for column, value in fresh.items():
@@ -158,6 +198,14 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, DataTable):
             self.sort("thread", key=lambda cell: order.get(cell.plain, len(order)))
         if selected is not None and selected in self._cells and (added or vanished):
             self.move_cursor(row=self.get_row_index(selected), animate=False)
+        self._relayout()
+
+    def select_key(self, key: str) -> bool:
+        """Put the cursor on a thread's row (the run just started); False if it is not shown."""
+        if key not in self._cells:
+            return False
+        self.move_cursor(row=self.get_row_index(key), animate=False)
+        return True
 
     def clear_rows(self) -> None:
         self.clear()

@@ -14,7 +14,8 @@ class ConfigIssue:
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
         key = f"{self.path}: " if self.path else ""
-        return f"{where}{key}{self.message}"
+        # One line per problem: a message with line breaks would read as several problems.
+        return f"{where}{key}{' '.join(str(self.message).split())}"
 
 
 class ConfigError(Exception):
@@ -22,7 +23,8 @@ class ConfigError(Exception):
 
     def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
         self.source = source
-        self.issues = issues
+        # In file order (the validator reports them in model order); no line last.
+        self.issues = sorted(issues, key=lambda issue: (issue.line is None, issue.line or 0))
         super().__init__(self.render())
 
     def render(self) -> str:

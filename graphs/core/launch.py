@@ -152,3 +152,32 @@ def spawn_approve(thread_id: str, answer: Any, *, config_path: str | os.PathLike
     operator whose submission claim the child carries."""
     return launch(LaunchRequest("approve", db_path, config_path, thread_id=thread_id,
                                 answer=answer, by=by))
+
+
+class StopRefused(Exception):
+    """A stop that cannot be sent: the run is not running, or runs on another machine."""
+
+
+def stop_run(db_path: str | os.PathLike, thread_id: str) -> int:
+    """Ask a running run's process to stop (SIGTERM); returns its pid.
+
+    The child's runner turns SIGTERM into a cancellation and records the thread as `stopped`,
+    so it can be resumed from its newest checkpoint like any stopped run.
+    """
+    import signal
+
+    from graphs.storage import registry
+
+    row = registry.get_thread(db_path, thread_id)
+    if row is None:
+        raise StopRefused(f"no thread {thread_id} in {db_path}")
+    if row.status != "running":
+        raise StopRefused(f"thread {thread_id} is {row.status}, not running")
+    if not row.pid or row.host != registry.HOST:
+        raise StopRefused(f"thread {thread_id} runs on {row.host or 'another host'} "
+                          f"(pid {row.pid}); stop it there")
+    try:
+        os.kill(row.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        raise StopRefused(f"process {row.pid} of {thread_id} is already gone") from None
+    return row.pid

@@ -124,6 +124,19 @@ def latest_checkpoint_id(db_path: str | Path, thread_id: str) -> str | None:
         conn.close()
 
 
+def has_checkpoint(db_path: str | Path, thread_id: str, checkpoint_id: str) -> bool:
+    """Whether `checkpoint_id` is one of the thread's checkpoints (a page cursor check)."""
+    conn = _read_conn(db_path)
+    if conn is None:
+        return False
+    try:
+        return sql.checkpoint_exists(conn, thread_id, checkpoint_id)
+    except sqlite3.DatabaseError as exc:
+        raise dbmod.explain(exc, db_path) from None
+    finally:
+        conn.close()
+
+
 def history_page(db_path: str | Path, thread_id: str, limit: int = 50,
                  before: str | None = None) -> list[CheckpointInfo]:
     """Checkpoints newest first, `limit` at a time, strictly older than `before`."""

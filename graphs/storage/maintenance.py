@@ -256,8 +256,14 @@ def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint
         "INSERT INTO runs (thread_id, graph, goal, status, stage, started_at, updated_at, heartbeat,"
         " sandbox, offline, counts, error, version) VALUES (?, ?, ?, 'stopped', ?, ?, ?, 0, ?, ?,"
         " ?, NULL, 1)",
-        (new_thread_id, source.graph, source.goal, source.stage, now, now, int(source.sandbox),
+        (new_thread_id, source.graph, fork_goal(source.thread_id, meta.get("step")),
+         source.stage, now, now, int(source.sandbox),
          int(source.offline), json.dumps(source.counts)))
+
+
+def fork_goal(source_thread: str, step: Any) -> str:
+    """What a fork's registry row says instead of its source's goal (lists show it)."""
+    return f"fork of {source_thread} @ step {step if step is not None else '?'}"
 
 
 def _json_dict(value: Any) -> dict:
