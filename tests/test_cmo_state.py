@@ -23,7 +23,7 @@ def test_job_id_format_and_uniqueness_within_one_second(fixed_clock):
     ids = {st.new_job_id() for _ in range(200)}
     assert len(ids) == 200
     for job_id in ids:
-        assert re.fullmatch(r"cmo-20260304-050607-[0-9a-f]{6}", job_id)
+        assert re.fullmatch(r"cmo-20260304-050607-[0-9a-f]{8}", job_id)
     meta = st.JobMetadata("goal", "tester")
     assert meta.job_id.startswith("cmo-20260304-050607-")
     assert meta.created_at == "2026-03-04T05:06:07Z" and meta.created_by == "tester"

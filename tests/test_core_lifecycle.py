@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from types import SimpleNamespace
+from unittest.mock import MagicMock
 
 import pytest
 
@@ -150,9 +151,8 @@ def test_the_cmo_dashboard_asks_awaits_approval():
             screen = CmoDashboard("t")
             screen.state = state
             expected = lifecycle.awaits_approval(row(status), state)
-            calls = []
-            screen.query_one = lambda *a, **k: SimpleNamespace(show=lambda *x: calls.append(x),
-                                                               add_sample=lambda *x: None)
+            # Widgets stand in as mocks: only the predicate the screen asks is under test here.
+            screen.query_one = lambda *a, **k: MagicMock()
             screen.refresh_bindings = lambda: None
             screen.now = lambda: None
             screen.show_row(replace(row(status), counts={}))

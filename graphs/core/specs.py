@@ -107,7 +107,7 @@ class GraphSpec:
         from graphs.core import clock
 
         stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-        return f"{self.thread_prefix or self.name}-{stamp}-{secrets.token_hex(3)}"
+        return f"{self.thread_prefix or self.name}-{stamp}-{secrets.token_hex(4)}"
 
     # -- the stage vocabulary -------------------------------------------------------------------
 
