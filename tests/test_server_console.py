@@ -59,7 +59,7 @@ async def test_console_lists_the_run_reviews_it_and_sends_exactly_the_subset(dev
         sendable = [i for i, r in enumerate(review.requests) if r["config"]["allow_accept"]
                     and review.draft_of(r)["email"] not in emailed]
         chosen = []
-        for index in sendable[:2]:
+        for index in sendable[-2:]:  # people no other server test emails (one sequence per person)
             review.query_one(DataTable).move_cursor(row=index)
             await pilot.press("a")
             chosen.append(review.draft_of(review.requests[index])["email"])
