@@ -151,7 +151,7 @@ async def test_crashed_run_dashboard_offers_resume_and_says_resumed(tmp_path, mo
         assert resumed == ["cmo-t1"]
         from console.messages import LaunchResult, RunLaunched
 
-        app.post_message(RunLaunched(LaunchResult("cmo-t1", "cmo", "Resumed")))
+        app.post_message(RunLaunched(LaunchResult("cmo-t1", "cmo", "resume")))
         await pilot.pause()
         assert any(str(n.message) == "Resumed cmo-t1" for n in app._notifications)
 
