@@ -205,7 +205,9 @@ class CmoDashboard(RunFollowScreen):
         self.query_one(RateSparkline).add_sample(rate_reading(getattr(row, "rate", None)))
         # A run just launched has no registry row for a moment: say so in the title (a toast
         # would cover the table at 80x24 on every new run).
-        update_if_changed(self.query_one("#title", Static), run_title("CMO run", self.thread_id, row))
+        title = self.query_one("#title", Static)
+        if isinstance(title, Static):
+            update_if_changed(title, run_title("CMO run", self.thread_id, row))
 
 
     def prepare_state(self, state: Any) -> dict[str, TableRows]:
