@@ -251,12 +251,10 @@ def print_state_summary(payload: dict, thread: str) -> None:
 
 
 def _graph_of_state(db_path: Path, state) -> str:
-    """The recorded graph: registry row first, then checkpoint metadata, else `unknown`."""
-    from graphs.storage.observed import UNKNOWN_GRAPH, graph_from_metadata
-    from graphs.storage.registry import recorded_graph
+    """The recorded graph, by the one rule (graphs.core.lifecycle.thread_graph)."""
+    from graphs.core.lifecycle import UNKNOWN, thread_graph
 
-    return recorded_graph(db_path, state.thread_id) or graph_from_metadata(state.metadata) \
-        or UNKNOWN_GRAPH
+    return thread_graph(db_path, state.thread_id) or UNKNOWN
 
 
 @operator_errors

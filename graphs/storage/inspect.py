@@ -9,7 +9,6 @@ read-only: a read never writes to the file.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from graphs.storage import db as dbmod
+from graphs.storage.observed import metadata_dict
 from graphs.storage import replay, sql
 
 
@@ -153,7 +153,7 @@ def history_page(db_path: str | Path, thread_id: str, limit: int = 50,
         conn.close()
     page = []
     for checkpoint_id, parent_id, metadata in rows:
-        meta = _json(metadata)
+        meta = metadata_dict(metadata)
         page.append(CheckpointInfo(
             checkpoint_id=checkpoint_id, parent_id=parent_id, step=meta.get("step"),
             source=meta.get("source"), node=nodes.get(parent_id) if parent_id else None,
@@ -171,16 +171,6 @@ def _nodes_by_checkpoint(conn: sqlite3.Connection, thread_id: str,
             if name and name not in found.setdefault(checkpoint_id, []):
                 found[checkpoint_id].append(name)
     return {key: "+".join(sorted(names)) for key, names in found.items() if names}
-
-
-def _json(text: Any) -> dict:
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def uuid6_time(checkpoint_id: str) -> str | None:

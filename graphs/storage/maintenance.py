@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from graphs.storage import db as dbmod
+from graphs.storage.observed import metadata_dict
 from graphs.storage import registry, sql
 from graphs.core.runner import RunRefused
 
@@ -145,7 +146,7 @@ def _materialize_deltas(conn: sqlite3.Connection, db_path: str | Path, thread_id
     serde = make_serializer(db_path)
     try:
         checkpoint = serde.loads_typed(row)
-        metadata = _json_dict(sql.checkpoint_metadata(conn, thread_id, checkpoint_id)) \
+        metadata = metadata_dict(sql.checkpoint_metadata(conn, thread_id, checkpoint_id)) \
             if ns == "" else {}
         wanted = replay.delta_channels(checkpoint, metadata)
         if not wanted:
@@ -244,7 +245,7 @@ def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint
     # The whole ancestor chain is copied, so DeltaChannels rebuild in the fork as in the source.
     sql.copy_chain(conn, source.thread_id, checkpoint_id, new_thread_id)
     # Mark the fork point, so a browser can say where the fork came from.
-    meta = _json_dict(sql.checkpoint_metadata(conn, new_thread_id, checkpoint_id))
+    meta = metadata_dict(sql.checkpoint_metadata(conn, new_thread_id, checkpoint_id))
     meta["forked_from"] = {"thread_id": source.thread_id, "checkpoint_id": checkpoint_id}
     sql.set_checkpoint_metadata(conn, new_thread_id, checkpoint_id,
                                 json.dumps(meta, ensure_ascii=False).encode())
@@ -264,16 +265,6 @@ def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint
 def fork_goal(source_thread: str, step: Any) -> str:
     """What a fork's registry row says instead of its source's goal (lists show it)."""
     return f"fork of {source_thread} @ step {step if step is not None else '?'}"
-
-
-def _json_dict(value: Any) -> dict:
-    if isinstance(value, (bytes, bytearray)):
-        value = value.decode("utf-8", "replace")
-    try:
-        loaded = json.loads(value or "{}")
-    except ValueError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def producing_node(db_path: str | Path, thread_id: str, *, scan: int = 200) -> str | None:

@@ -155,7 +155,7 @@ def registered_graph(db_path: str | Path, thread_id: str) -> str | None:
         if not dbmod.table_exists(conn, "runs"):
             return None
         found = conn.execute("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
-        return found[0] if found else None
+        return found[0] if found and found[0] else None
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
@@ -220,22 +220,6 @@ def get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
         if head is not None:
             return ThreadRow(**observed.observed_fields(conn, thread_id, *head))
         return None
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
-
-
-def recorded_graph(db_path: str | Path, thread_id: str) -> str | None:
-    """The graph a cmo run recorded in its registry row (None without a row)."""
-    if not Path(db_path).exists():
-        return None
-    conn = dbmod.connect(db_path, readonly=True)
-    try:
-        if not dbmod.table_exists(conn, "runs"):
-            return None
-        row = conn.execute("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
-        return row[0] if row and row[0] else None
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
