@@ -137,6 +137,25 @@ def legacy_notice(db_path: str | Path) -> str | None:
     return None
 
 
+def next_channel_version(current: str | int | None, channel: Any = None) -> str:
+    """A channel's next version: a 16-digit counter (`0000000000000035`).
+
+    The SQLite savers' own versions are a 32-digit counter plus a random fraction, ~50 bytes
+    each; every checkpoint stores one per channel and one per node and channel it has seen, which
+    made a small marketing checkpoint 2.5 KB (mostly versions) and one row per 4 KB page. Versions
+    are opaque to readers and compared within a channel as strings: a 16-digit counter sorts
+    after any 32-digit one of a lower count (its 7th character is already non-zero) and after
+    every lower 16-digit one, so threads written before this keep resuming correctly. SQLite
+    stores values inside each checkpoint row, so no (channel, version) key must be unique."""
+    if current is None:
+        number = 0
+    elif isinstance(current, int):
+        number = current
+    else:
+        number = int(str(current).split(".")[0])
+    return f"{number + 1:016}"
+
+
 @asynccontextmanager
 async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
     """An AsyncSqliteSaver bound to the running loop; always closed on exit."""
@@ -154,6 +173,7 @@ async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
     try:
         await conn.execute(f"PRAGMA busy_timeout={dbmod.BUSY_TIMEOUT_MS}")
         saver = AsyncSqliteSaver(conn, serde=serde)
+        saver.get_next_version = next_channel_version
         await saver.setup()
         yield saver
     finally:
@@ -170,6 +190,7 @@ def open_sync_saver(db_path: str | Path) -> Iterator[Any]:
     conn = dbmod.connect(db_path)
     try:
         saver = SqliteSaver(conn, serde=serde)
+        saver.get_next_version = next_channel_version
         saver.setup()
         yield saver
     finally:
