@@ -335,8 +335,17 @@ def cmd_delete(args) -> int:
 
 
 # The commands that run graphs live in their own module; `cmo` finds every cmd_* here.
-from console.cli_runs import cmd_approve, cmd_resume, cmd_run  # noqa: E402,F401
-from console.cli_suppress import cmd_suppress  # noqa: E402,F401
+# Imported when asked for (PEP 562), so a read command does not pay for the run machinery.
+_ELSEWHERE = {"cmd_approve": "console.cli_runs", "cmd_resume": "console.cli_runs",
+              "cmd_run": "console.cli_runs", "cmd_suppress": "console.cli_suppress"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ELSEWHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @operator_errors
