@@ -73,6 +73,10 @@ def progress_label(row: Any) -> str:
     if not lifecycle.is_live(row):
         # A run that is not moving: its furthest result says more than its last progress event.
         counts = getattr(row, "counts", None) or {}
+        if counts.get("queued") or counts.get("blocked"):
+            # What the execution did, in full: an operator must see what is still to go out.
+            return (f"sent {counts.get('sent', 0)} queued {counts.get('queued', 0)} "
+                    f"blocked {counts.get('blocked', 0)}")
         for key, label in _OUTCOME_COUNTS:
             if counts.get(key):
                 return f"{label} {counts[key]}"

@@ -104,6 +104,11 @@ def with_defaults(entry):
     return seeded
 
 
+def _instantly_report(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    report = (state.get("reports") or {}).get("instantly")
+    return report if isinstance(report, Mapping) else {}
+
+
 def summarize_state(values: Mapping[str, Any]) -> dict:
     """The seed's progress summary plus the counts a CLI/console/registry shows."""
     if not values:
@@ -125,6 +130,9 @@ def summarize_state(values: Mapping[str, Any]) -> dict:
             "to_send": len(drafts),
             "approved": sum(1 for draft in drafts if is_approved(draft)),
             "sent": int(counters.get("emails_sent", 0)),
+            # Approved but not sent yet (due on a later UTC day) / stopped by a gate at send.
+            "queued": int(_instantly_report(state).get("queued") or 0),
+            "blocked": int(_instantly_report(state).get("blocked") or 0),
             "errors": len(state.get("errors") or []),
             "steps": int(counters.get("steps", 0)),
             "api_calls": int(counters.get("api_calls", 0)),
