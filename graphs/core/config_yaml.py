@@ -84,6 +84,9 @@ def read_config_file(path: str | os.PathLike) -> str:
 def _syntax_issue(exc: Exception) -> ConfigIssue:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
+    if "maximum nesting depth" in problem:  # libyaml's own stop, far past ours
+        problem = f"nested more than {MAX_DEPTH} levels deep; a config needs 4"
+        return ConfigIssue("", mark.line + 1 if mark else None, problem)
     return ConfigIssue("", mark.line + 1 if mark else None, f"YAML syntax error: {problem}")
 
 
