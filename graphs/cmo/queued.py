@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from graphs.cmo.ledger import QUEUED, Ledger
+from graphs.cmo.ledger import QUEUED, Ledger, capped_service
 
 
 def queued_drafts(db_path: str | Path, thread_id: str, mode: str) -> list[dict]:
     """[{draft_id, due}] still queued for this thread (service per execution mode)."""
     if not Path(db_path).exists():
         return []
-    service = "instantly" if mode == "live" else "outbox"
+    service = capped_service(mode)
     with Ledger(db_path) as ledger:
         return [{"draft_id": row["draft_id"], "due": row["detail"][len(QUEUED):]}
                 for row in ledger.skipped(thread_id, service)
