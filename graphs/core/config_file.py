@@ -132,7 +132,10 @@ def save_config_text(path: str | os.PathLike, text: str, *,
     except FileNotFoundError:
         old = None
     if old is not None:
-        backup = backup_path(path)
+        from graphs.core.paths import confined
+
+        # Beside the config, never through a path that leads elsewhere (graphs/core/paths.py).
+        backup = confined(path.parent, backup_path(path).name, what="config backup")
         _write_atomic(backup, old, mode)
     _write_atomic(path, text.encode("utf-8"), mode)
     return SaveResult(config=config, stamp=stamp_of(path), backup=backup)

@@ -60,6 +60,11 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
     from graphs.core.lifecycle import thread_graph
     from graphs.storage.checkpoint import open_saver
 
+    from graphs.core.ids import check_optional, check_thread_id
+
+    # Before anything is written: a bad id must not leave a registry row or ledger rows behind.
+    check_thread_id(thread_id)
+    check_optional(checkpoint_id, "checkpoint id")
     spec = specs.require(kind)
     db_path = str(db_path or cfg.storage.db)
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)
