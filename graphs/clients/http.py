@@ -16,6 +16,8 @@ from typing import Any, Callable
 import httpx
 
 from graphs.core import clock
+from graphs.core.secrets import header_secrets, redact
+from graphs.core.secrets import known as known_secrets
 from graphs.core.text import one_line
 
 log = logging.getLogger(__name__)
@@ -196,11 +198,10 @@ class HttpService:
 
     # -- helpers --------------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
-        for value in self.headers.values():
-            for secret in {value, value.split(" ", 1)[-1]}:
-                if len(secret) >= 8:
-                    text = text.replace(secret, "***")
-        return one_line(text, MAX_MESSAGE_CHARS)
+        # Control characters are stripped BEFORE the credentials are masked, partial echoes
+        # included (graphs/core/secrets.py); cut to length only after that.
+        hidden = redact(text, [*header_secrets(self.headers), *known_secrets()])
+        return one_line(hidden, MAX_MESSAGE_CHARS)
 
     def _error(self, status: int | None, message: str, *, retryable: bool,
                retry_count: int) -> VendorError:

@@ -26,6 +26,7 @@ from graphs.cmo.ledger import SENT_ELSEWHERE, AsyncLedger, Claim, Ledger
 from graphs.cmo.state import RunState, is_approved, migrate_state, run_config
 from graphs.core.exports import csv_text, json_text
 from graphs.core.paths import atomic_write, confined
+from graphs.core.secrets import scrub
 from graphs.core.text import one_line
 
 LINEAR_NAMESPACE = uuid.UUID("5d0f3b8e-9a7c-4c1e-8f3a-2b6d9e1c4a70")
@@ -107,7 +108,7 @@ async def _send_instantly(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, 
         try:
             answer = await ctx.services.instantly.add_leads(campaign, leads)
         except (VendorError, ValueError) as exc:
-            await ledger.mark_many(thread_id, "instantly", ids, "failed", str(exc))
+            await ledger.mark_many(thread_id, "instantly", ids, "failed", scrub(str(exc)))
             step.error("instantly.add_leads", {"campaign_id": campaign, "draft_ids": ids}, exc)
             continue
         created = answer.get("created_leads")
@@ -138,7 +139,7 @@ async def _send_attio(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, clai
             try:
                 answer = await ctx.services.attio.upsert_person(record["email"], first, last)
             except VendorError as exc:
-                await ledger.mark(thread_id, claim.draft_id, "attio", "failed", str(exc))
+                await ledger.mark(thread_id, claim.draft_id, "attio", "failed", scrub(str(exc)))
                 step.error("attio.upsert_person", {"draft_id": claim.draft_id}, exc)
                 return
         # Attio does not say whether the upsert created; a record born during this run did.
@@ -166,7 +167,7 @@ async def _send_linear(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, cla
             issue = await ctx.services.linear.create_issue(team, title, description,
                                                            linear_issue_id(claim.draft_id))
         except VendorError as exc:
-            await ledger.mark(thread_id, claim.draft_id, "linear", "failed", str(exc))
+            await ledger.mark(thread_id, claim.draft_id, "linear", "failed", scrub(str(exc)))
             step.error("linear.create_issue", {"draft_id": claim.draft_id}, exc)
             continue
         await ledger.mark(thread_id, claim.draft_id, "linear", "sent",

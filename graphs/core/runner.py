@@ -107,7 +107,10 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
         recorder.update(status="stopped", waiting=None)
         raise
     except Exception as exc:  # the run failed: record it so consoles show it, then re-raise
-        recorder.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000], waiting=None)
+        from graphs.core.secrets import scrub
+
+        recorder.update(status="error", error=scrub(f"{type(exc).__name__}: {exc}")[:2000],
+                        waiting=None)
         raise
     finally:
         if ctx is not None and hasattr(ctx, "aclose"):
