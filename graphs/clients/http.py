@@ -16,7 +16,7 @@ from typing import Any, Callable
 import httpx
 
 from graphs.core import clock
-from graphs.core.secrets import header_secrets, redact
+from graphs.core.secrets import header_secrets, redact, scrub
 from graphs.core.secrets import known as known_secrets
 from graphs.core.text import one_line
 
@@ -37,7 +37,9 @@ class VendorError(Exception):
                  retryable: bool = False, retry_count: int = 0) -> None:
         self.service = service
         self.status = status
-        self.message = message
+        # Whoever builds one (HttpService, a client reading a GraphQL `errors` list), the text is
+        # stripped of controls and of this process's credentials first (graphs/core/secrets.py).
+        self.message = scrub(message)
         self.retryable = retryable
         self.retry_count = retry_count
         super().__init__(str(self))

@@ -43,7 +43,8 @@ def header_secrets(headers: dict[str, str]) -> list[str]:
     found = []
     for name, value in headers.items():
         if name.lower() in SECRET_HEADERS and value:
-            found.extend({value, _AUTH_SCHEMES.sub("", value)})
+            # `Bearer <key>`: the key is the secret (the scheme and its space are not).
+            found.append(_AUTH_SCHEMES.sub("", value))
     return [value for value in found if value not in NOT_SECRETS]
 
 
