@@ -210,8 +210,9 @@ def _columns(db: sqldb.Database, tables: Iterable[str]) -> dict[str, set[str]]:
     return out
 
 
-def read_state(db: sqldb.Database) -> SchemaState:
-    found = _columns(db, (*TABLES, SCHEMA_TABLE))
+def read_state(db: sqldb.Database, tables: Iterable[str] = TABLES) -> SchemaState:
+    """The version and the columns of `tables` (of cmo's; default all), read-only."""
+    found = _columns(db, (*tables, SCHEMA_TABLE))
     state = SchemaState(version=None, columns={t: c for t, c in found.items() if t in COLUMNS})
     if db.dialect == "sqlite":
         state.user_version = int(db.one("PRAGMA user_version")[0])
@@ -231,7 +232,7 @@ def check(db: sqldb.Database, tables: Iterable[str] = TABLES, *, reading: str = 
     """For read-only paths: raise SchemaError if the tables the caller reads are not in a shape
     this cmo knows; else the set of those tables that exist. Runs no DDL, writes nothing."""
     tables = tuple(tables)
-    state = read_state(db)
+    state = read_state(db, tables)
     problems = state.problems(tables)
     if problems:
         what = reading or " and ".join(dict.fromkeys(WHAT[t] for t in tables))
@@ -245,6 +246,13 @@ def check(db: sqldb.Database, tables: Iterable[str] = TABLES, *, reading: str = 
 def _create_all(db: sqldb.Database) -> None:
     for ddl in (RUNS, SEND_LEDGER, REVIEWS, SUPPRESSION):
         _statements(db, ddl)
+    if db.dialect == "postgres":
+        # Registries created with the SQLite DDL's `REAL` hold float4 heartbeats on Postgres
+        # (whole minutes apart at today's epoch): widen them; SQLite's REAL is already 8 bytes.
+        found = db.one("SELECT data_type FROM information_schema.columns WHERE table_schema = "
+                       "current_schema() AND table_name = 'runs' AND column_name = 'heartbeat'")
+        if found and found[0] == "real":
+            db.execute("ALTER TABLE runs ALTER COLUMN heartbeat TYPE DOUBLE PRECISION")
 
 
 def _statements(db: sqldb.Database, ddl: str) -> None:
@@ -256,7 +264,8 @@ def _statements(db: sqldb.Database, ddl: str) -> None:
 # MIGRATIONS[n] takes a database at version n to n + 1. Every step is idempotent (IF NOT EXISTS,
 # checks before ALTERs), so a step interrupted by a crash, or run twice, ends the same.
 # 0 -> 1: files from before the version existed: create what is missing (the suppression list,
-# the ledger's draft index of Dec 2026, tables of a file that only ever held checkpoints).
+# the ledger's draft index of Dec 2026, tables of a file that only ever held checkpoints) and
+# widen a Postgres float4 heartbeat.
 MIGRATIONS: dict[int, Callable[[sqldb.Database], None]] = {0: _create_all}
 
 
