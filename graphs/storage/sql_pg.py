@@ -244,3 +244,106 @@ def thread_counts(conn: Any, thread_ids: Sequence[str]) -> dict[str, tuple[int, 
             (list(thread_ids),)):
         found[thread_id] = (checkpoints, writes)
     return found
+
+
+# -- prune / delete / fork (graphs.storage.pg_maintenance runs these in its transactions) -----
+
+
+def nth_newest_id(conn: Any, thread_id: str, ns: str, offset: int) -> str | None:
+    row = one(conn, "SELECT checkpoint_id FROM checkpoints WHERE thread_id = %s AND "
+              "checkpoint_ns = %s ORDER BY checkpoint_id DESC LIMIT 1 OFFSET %s",
+              (thread_id, ns, offset))
+    return row[0] if row else None
+
+
+def delete_older_than(conn: Any, thread_id: str, ns: str, cutoff: str) -> int:
+    """Delete a thread's checkpoints older than `cutoff`, their writes, and the blobs only they
+    used (as the saver's own prune does: the versions the deleted rows held, minus those a kept
+    row holds; a blob a live run wrote for a newer checkpoint is never among them)."""
+    freed = rows(conn, """
+        WITH deleted AS (
+            DELETE FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s
+            AND checkpoint_id < %s
+            RETURNING checkpoint_id, checkpoint -> 'channel_versions' AS versions
+        )
+        SELECT checkpoint_id, v.key, v.value FROM deleted
+        LEFT JOIN LATERAL jsonb_each_text(deleted.versions) AS v ON true""",
+                 (thread_id, ns, cutoff))
+    deleted_ids = sorted({cid for cid, _k, _v in freed})
+    if not deleted_ids:
+        return 0
+    rows(conn, "DELETE FROM checkpoint_writes WHERE thread_id = %s AND checkpoint_ns = %s AND "
+         "checkpoint_id = ANY(%s)", (thread_id, ns, deleted_ids))
+    kept = set(rows(conn, "SELECT DISTINCT v.key, v.value FROM checkpoints c CROSS JOIN LATERAL "
+                    "jsonb_each_text(c.checkpoint -> 'channel_versions') AS v WHERE "
+                    "c.thread_id = %s AND c.checkpoint_ns = %s", (thread_id, ns)))
+    garbage: dict[str, list[str]] = {}
+    for _cid, channel, version in freed:
+        if channel is not None and (channel, version) not in kept:
+            garbage.setdefault(channel, []).append(version)
+    for channel, versions in garbage.items():
+        rows(conn, "DELETE FROM checkpoint_blobs WHERE thread_id = %s AND checkpoint_ns = %s AND "
+             "channel = %s AND version = ANY(%s)", (thread_id, ns, channel, sorted(set(versions))))
+    # The oldest kept checkpoint keeps its parent id, as on SQLite: the timeline says
+    # "(parent pruned)" for it.
+    return len(deleted_ids)
+
+
+def uses_delta_channels(conn: Any, thread_id: str) -> bool:
+    """Whether a thread has a DeltaChannel (the saver's keep_latest prune refuses those)."""
+    return one(conn, "SELECT 1 FROM checkpoints WHERE thread_id = %s AND metadata ? "
+               "'counters_since_delta_snapshot' LIMIT 1", (thread_id,)) is not None
+
+
+_CHAIN = """
+WITH RECURSIVE chain(id) AS (
+    SELECT %s::text
+    UNION
+    SELECT c.parent_checkpoint_id FROM checkpoints c JOIN chain ON c.checkpoint_id = chain.id
+    WHERE c.thread_id = %s AND c.checkpoint_ns = '' AND c.parent_checkpoint_id IS NOT NULL
+)
+"""
+
+
+def copy_chain(conn: Any, source_thread: str, checkpoint_id: str, new_thread_id: str) -> None:
+    """Copy the ancestor chain of `checkpoint_id` (itself included) into `new_thread_id`: its
+    checkpoints, the blobs they reference, and the writes of every ancestor but the fork point."""
+    chain = (checkpoint_id, source_thread)
+    rows(conn, _CHAIN + "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+         "parent_checkpoint_id, type, checkpoint, metadata) SELECT %s, checkpoint_ns, "
+         "checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE "
+         "thread_id = %s AND checkpoint_ns = '' AND checkpoint_id IN (SELECT id FROM chain)",
+         (*chain, new_thread_id, source_thread))
+    rows(conn, "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, "
+         "blob) SELECT %s, b.checkpoint_ns, b.channel, b.version, b.type, b.blob FROM "
+         "checkpoint_blobs b JOIN (SELECT DISTINCT v.key, v.value FROM checkpoints c CROSS JOIN "
+         "LATERAL jsonb_each_text(c.checkpoint -> 'channel_versions') AS v WHERE c.thread_id = %s "
+         "AND c.checkpoint_ns = '') r ON b.channel = r.key AND b.version = r.value "
+         "WHERE b.thread_id = %s AND b.checkpoint_ns = ''",
+         (new_thread_id, new_thread_id, source_thread))
+    rows(conn, _CHAIN + "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, "
+         "task_id, task_path, idx, channel, type, blob) SELECT %s, checkpoint_ns, checkpoint_id, "
+         "task_id, task_path, idx, channel, type, blob FROM checkpoint_writes WHERE thread_id = %s "
+         "AND checkpoint_ns = '' AND checkpoint_id IN (SELECT id FROM chain) AND checkpoint_id <> %s",
+         (*chain, new_thread_id, source_thread, checkpoint_id))
+
+
+def checkpoint_metadata(conn: Any, thread_id: str, checkpoint_id: str) -> str | None:
+    row = one(conn, "SELECT metadata::text FROM checkpoints WHERE thread_id = %s AND "
+              "checkpoint_ns = '' AND checkpoint_id = %s", (thread_id, checkpoint_id))
+    return row[0] if row else None
+
+
+def merge_checkpoint_metadata(conn: Any, thread_id: str, checkpoint_id: str, extra: str) -> None:
+    """metadata = metadata || extra (a JSON object's text)."""
+    rows(conn, "UPDATE checkpoints SET metadata = metadata || %s::jsonb WHERE thread_id = %s AND "
+         "checkpoint_ns = '' AND checkpoint_id = %s", (extra, thread_id, checkpoint_id))
+
+
+def database_bytes(conn: Any) -> int:
+    return one(conn, "SELECT pg_database_size(current_database())")[0]
+
+
+def checkpoint_count_ns(conn: Any, thread_id: str, ns: str) -> int:
+    return one(conn, "SELECT count(*) FROM checkpoints WHERE thread_id = %s AND checkpoint_ns = %s",
+               (thread_id, ns))[0]
