@@ -367,7 +367,8 @@ def cmd_delete(args) -> int:
 # The commands that run graphs live in their own module; `cmo` finds every cmd_* here.
 # Imported when asked for (PEP 562), so a read command does not pay for the run machinery.
 _ELSEWHERE = {"cmd_approve": "console.cli_runs", "cmd_resume": "console.cli_runs",
-              "cmd_run": "console.cli_runs", "cmd_suppress": "console.cli_suppress"}
+              "cmd_run": "console.cli_runs", "cmd_suppress": "console.cli_suppress",
+              "cmd_migrate": "console.cli_migrate"}
 
 
 def __getattr__(name: str) -> Any:

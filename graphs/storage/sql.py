@@ -377,6 +377,32 @@ def write_payloads_of_type(conn: sqlite3.Connection, type_: str) -> Iterator[byt
         yield bytes(payload)
 
 
+# -- migration (graphs.storage.migrate reads the file's writes as they were stored) ---------
+
+
+@sqlite_only
+def writes_of_thread(conn: sqlite3.Connection, thread_id: str, ns: str) -> list[tuple]:
+    """(checkpoint_id, task_id, task_path, idx, channel, type, value) of a thread's writes."""
+    if not has_writes(conn):
+        return []
+    path = "task_path" if "task_path" in columns(conn, "writes") else "''"
+    return [(cid, task, tpath, idx, channel, type_, bytes(value)) for
+            cid, task, tpath, idx, channel, type_, value in conn.execute(
+                f"SELECT checkpoint_id, task_id, {path}, idx, channel, type, value FROM writes "
+                "WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id, task_id, idx",
+                (thread_id, ns))]
+
+
+@sqlite_only
+def thread_counts(conn: sqlite3.Connection, thread_id: str) -> tuple[int, int]:
+    """(checkpoints, writes) of a thread, every namespace."""
+    checkpoints = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?",
+                               (thread_id,)).fetchone()[0]
+    writes = conn.execute("SELECT count(*) FROM writes WHERE thread_id = ?",
+                          (thread_id,)).fetchone()[0] if has_writes(conn) else 0
+    return checkpoints, writes
+
+
 # -- measurement ------------------------------------------------------------------------------
 
 
