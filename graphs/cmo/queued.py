@@ -16,6 +16,10 @@ from graphs.cmo.ledger import QUEUED, Ledger
 
 def queued_drafts(db_path: str | Path, thread_id: str, mode: str) -> list[dict]:
     """[{draft_id, due}] still queued for this thread (service per execution mode)."""
+    from graphs.storage.location import exists
+
+    if not exists(db_path):
+        return []
     service = "instantly" if mode == "live" else "outbox"
     with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL; absent reads as empty
         return [{"draft_id": row["draft_id"], "due": row["detail"][len(QUEUED):]}

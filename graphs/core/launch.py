@@ -128,7 +128,9 @@ def spawn_child(args: list[str], *, thread_id: str, graph: str, request: LaunchR
     if request.config_path:
         command += ["--config", str(request.config_path)]
     command += ["--db", str(request.db_path), *args]
-    log_dir = Path(request.db_path).parent / "logs"
+    from graphs.storage.location import local_dir
+
+    log_dir = local_dir(request.db_path) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{thread_id}.log"
     with open(log_path, "ab") as log:
