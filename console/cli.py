@@ -28,8 +28,9 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default = None if top else argparse.SUPPRESS
     parser.add_argument("--config", metavar="PATH", default=default,
                         help="config file (default: ./config.yaml, else the embedded defaults)")
-    parser.add_argument("--db", metavar="PATH", default=default,
-                        help="SQLite database (default: storage.db from the config)")
+    parser.add_argument("--db", metavar="PATH|URL", default=default,
+                        help="SQLite file or postgresql:// URL (default: $CMO_DATABASE_URL, else "
+                             "storage.url / storage.db from the config)")
     parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                         help="machine-readable output")
     parser.add_argument("--server", metavar="URL", default=default,
@@ -141,6 +142,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     delete = command("delete", "delete a thread and its checkpoints")
     delete.add_argument("thread", type=THREAD_ID)
+
+    migrate = command("migrate", "copy this SQLite database (threads, registry, send ledger, "
+                      "reviews, suppression list, campaign store) into a Postgres server, "
+                      "checked by counting")
+    migrate.add_argument("--to", required=True, metavar="URL",
+                         help="postgresql://USER@HOST:PORT/DATABASE (password from PGPASSWORD)")
+    migrate.add_argument("--force", action="store_true",
+                         help="replace threads the server already has and merge into non-empty "
+                              "tables (rows already there are kept)")
 
     db = command("db", "database commands")
     db_sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND", required=True)

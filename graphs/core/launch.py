@@ -134,8 +134,10 @@ def spawn_child(args: list[str], *, thread_id: str, graph: str, request: LaunchR
         command += ["--config", str(request.config_path)]
     command += ["--db", str(request.db_path), *args]
     from graphs.core.paths import confined, open_append
+    from graphs.storage.location import local_dir
 
-    log_path = confined(Path(request.db_path).parent / "logs", f"{thread_id}.log", what="log file")
+    # The log is named after the thread: confined under logs/ (graphs/core/paths.py).
+    log_path = confined(local_dir(request.db_path) / "logs", f"{thread_id}.log", what="log file")
     with open_append(log_path) as log:
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
