@@ -132,10 +132,9 @@ def _peek_db(args) -> Path | str | None:
             return Path(DEFAULT_DB)
         path = "config.yaml"
     try:
-        import yaml
+        from graphs.core.config_yaml import peek_yaml
 
-        data = yaml.load(Path(path).read_text(encoding="utf-8"),
-                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = peek_yaml(path)  # bounded (size, depth, aliases); None when refused
         storage = data.get("storage", {}) if isinstance(data, dict) else None
         if not isinstance(storage, dict):
             return None

@@ -27,12 +27,10 @@ def remote_url(args) -> str | None:
     if getattr(args, "db", None) or getattr(args, "command", None) == "config":
         return None
     path = getattr(args, "config", None) or "config.yaml"
-    try:
-        import yaml
+    from graphs.core.config_yaml import peek_yaml
 
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except Exception:  # missing or unreadable: the local path explains a bad file
-        return None
+    # Bounded (size, depth, aliases); None when missing or refused: the local path explains it.
+    data = peek_yaml(path)
     server = data.get("server") if isinstance(data, dict) else None
     url = server.get("url") if isinstance(server, dict) else None
     return url if isinstance(url, str) and url else None
