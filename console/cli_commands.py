@@ -229,7 +229,8 @@ def cmd_show(args) -> int:
 
     db_path = reading_db(args)
     warn_legacy(db_path)
-    state = thread_state(db_path, args.thread, args.checkpoint)
+    # --field prints only whether the thread is interrupted: its payloads stay undecoded.
+    state = thread_state(db_path, args.thread, args.checkpoint, interrupt_values=not args.field)
     if state is None:
         raise CliError(f"no state for thread {args.thread}"
                        + (f" at checkpoint {args.checkpoint}" if args.checkpoint else ""))
