@@ -238,3 +238,16 @@ def test_a_raw_connection_inside_a_transaction_migrates_in_it(tmp_path):
     registry.ensure(conn)  # outside a transaction: committed
     conn.close()
     assert _version(db) == schema.VERSION
+
+
+@pytest.mark.parametrize("case", ["newer version", "renamed column", "foreign send_ledger"])
+def test_a_run_on_an_unknown_schema_is_refused_before_anything_is_written(
+        db_location, legacy_tables, tmp_path, case):
+    from helpers_threads import make_config, run
+
+    UNKNOWN[case][0](db_location)
+    before = legacy_tables[1](db_location)
+    cfg = make_config(tmp_path, storage={"db": db_location})
+    with pytest.raises(DatabaseError, match=re.escape(UNKNOWN[case][1])):
+        run(cfg, "cmo-refused", goal="find CI maintainers")
+    assert legacy_tables[1](db_location) == before  # no checkpoint tables, no registry row
