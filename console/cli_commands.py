@@ -23,6 +23,7 @@ def operator_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from graphs.core.ids import InvalidId
         from graphs.core.specs import UnknownGraph
         from graphs.storage.registry import RunRefused, ThreadBusy
 
@@ -30,6 +31,8 @@ def operator_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except ConfigError as exc:
             raise CliError(exc.render(), EXIT_CONFIG) from None
+        except InvalidId as exc:  # a usage mistake: an id cmo refuses to act on (graphs/core/ids.py)
+            raise CliError(str(exc), EXIT_USAGE) from None
         except UnknownGraph as exc:  # a usage mistake: the thread is not one cmo can run
             raise CliError(str(exc), EXIT_USAGE) from None
         except DatabaseError as exc:
@@ -81,8 +84,11 @@ def load(args) -> tuple["Config", Path | str]:
 
 
 def emit_json(value: Any) -> None:
-    # json.dumps escapes control characters (\u001b), so hostile text cannot drive the terminal.
-    print(json.dumps(value, indent=2, default=jsonable, ensure_ascii=False))
+    # json.dumps escapes C0 controls (\u001b); json_text also escapes DEL, C1 (an 8-bit CSI) and
+    # U+2028/9, so hostile text cannot drive the terminal (graphs/core/exports.py).
+    from graphs.core.exports import json_text
+
+    print(json_text(value, indent=2, default=jsonable))
 
 
 def jsonable(value: Any) -> Any:
@@ -126,10 +132,9 @@ def _peek_db(args) -> Path | str | None:
             return Path(DEFAULT_DB)
         path = "config.yaml"
     try:
-        import yaml
+        from graphs.core.config_yaml import peek_yaml
 
-        data = yaml.load(Path(path).read_text(encoding="utf-8"),
-                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = peek_yaml(path)  # bounded (size, depth, aliases); None when refused
         storage = data.get("storage", {}) if isinstance(data, dict) else None
         if not isinstance(storage, dict):
             return None
