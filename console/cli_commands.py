@@ -302,7 +302,11 @@ def cmd_db(args) -> int:
     result = upgrade(db_path)
     if args.json:
         emit_json({"db": str(db_path), **result})
-    elif result["upgraded"]:
+        return 0
+    if result["schema_from"] != result["schema_to"]:
+        print(f"cmo db upgrade: {db_path}: cmo's tables migrated from schema version "
+              f"{result['schema_from']} to {result['schema_to']}")
+    if result["upgraded"]:
         print(f"cmo db upgrade: {db_path}: rewrote {result['checkpoints']} checkpoints and "
               f"{result['writes']} writes from cmo's old private format into the stock LangGraph "
               f"format; dropped {result['blobs']} cmo_blobs rows. Stock LangGraph tools can "
