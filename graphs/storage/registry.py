@@ -92,13 +92,12 @@ def open_for_reading(location: str | Path) -> sqldb.Database:
 
 
 def _checkpoint_heads(db: sqldb.Database) -> list[tuple]:
-    # LangGraph's tables are read by graphs/storage/sql.py, which reads SQLite files; on Postgres
-    # the registry rows alone are listed until sql.py reads the Postgres saver's tables.
-    return sql.thread_heads(db.raw) if db.dialect == "sqlite" else []
+    # LangGraph's tables are read by graphs/storage/sql.py (on Postgres: its sql_pg twin).
+    return sql.thread_heads(db)
 
 
 def _checkpoint_head(db: sqldb.Database, thread_id: str) -> tuple | None:
-    return sql.thread_head(db.raw, thread_id) if db.dialect == "sqlite" else None
+    return sql.thread_head(db, thread_id)
 
 
 def _pid_alive(pid: int | None) -> bool:
