@@ -317,6 +317,12 @@ def cmd_prune(args) -> int:
     else:
         print(f"pruned {result['checkpoints_deleted']} checkpoints in {result['threads']} threads; "
               f"{result['bytes_before']:,} -> {result['bytes_after']:,} bytes")
+        if result["skipped"]:
+            live = ", ".join(clean_text(t, 60) for t in result["skipped"][:10])
+            more = len(result["skipped"]) - 10
+            print(f"skipped {len(result['skipped'])} live runs (pruned when they have finished; "
+                  f"VACUUM waits until no run is live): {live}"
+                  + (f" and {more} more" if more > 0 else ""))
     return 0
 
 
