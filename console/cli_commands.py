@@ -36,14 +36,34 @@ def operator_errors(fn: Callable) -> Callable:
             raise CliError(str(exc), EXIT_DATABASE) from None
         except (RunRefused, ThreadBusy) as exc:
             raise CliError(str(exc), EXIT_REFUSED) from None
+        except Exception as exc:
+            # A storage fault surfacing raw (a sqlite3 error from a store's schema script, a full
+            # disk under the outbox, one chained inside LangGraph's): exit 3 in words. Anything
+            # else is a bug and keeps its traceback.
+            from graphs.storage.db import explain
+            from graphs.storage.faults import storage_cause
+
+            cause = storage_cause(exc)
+            if cause is None:
+                raise
+            raise CliError(str(explain(cause, _DB_IN_USE[0] or "the database")),
+                           EXIT_DATABASE) from None
 
     return wrapper
+
+
+_DB_IN_USE: list[Path | None] = [None]  # the command's database, for messages about faults
+
+
+def _using(db_path: Path) -> Path:
+    _DB_IN_USE[0] = db_path
+    return db_path
 
 
 def reading_db(args) -> Path:
     """Read-only commands given --db need nothing else from the config: skip loading it."""
     if getattr(args, "db", None) and not getattr(args, "config", None):
-        return sqlite_path(args.db)
+        return _using(sqlite_path(args.db))
     return load(args)[1]
 
 
@@ -52,8 +72,8 @@ def load(args) -> tuple["Config", Path]:
 
     cfg = load_config(getattr(args, "config", None))
     if getattr(args, "db", None):
-        return cfg, sqlite_path(args.db)
-    return cfg, sqlite_path(cfg.storage.db, origin="storage.db")
+        return cfg, _using(sqlite_path(args.db))
+    return cfg, _using(sqlite_path(cfg.storage.db, origin="storage.db"))
 
 
 def emit_json(value: Any) -> None:

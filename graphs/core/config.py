@@ -32,6 +32,11 @@ class StorageConfig(_Section):
         if has_password(value):
             raise ValueError("a database password does not belong in config.yaml: remove it from "
                              "the URL and set PGPASSWORD in the environment")
+        from graphs.storage.location import is_server_url
+
+        if not is_server_url(value) and os.path.isdir(value):
+            raise ValueError(f"{value} is a directory: name the SQLite file itself "
+                             f"(e.g. {os.path.join(value, 'cmo.sqlite')})")
         return value
 
 
