@@ -62,13 +62,19 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     try:
         return attempt()
     except sqlite3.OperationalError as exc:
-        from graphs.storage.faults import directory_read_only
+        from graphs.storage.faults import directory_read_only, is_disk_full
 
+        # Only with an empty WAL: then everything committed is in the file itself.
         wal = Path(f"{path}-wal")
-        if "unable to open" not in str(exc) or not directory_read_only(path) or (
-                wal.exists() and wal.stat().st_size):
+        if wal.exists() and wal.stat().st_size:
             raise
-        return attempt("&immutable=1")
+        text = str(exc)
+        if "unable to open" in text and directory_read_only(path):
+            return attempt("&immutable=1")
+        if ("disk i/o" in text.lower() or "unable to open" in text) and is_disk_full(
+                OSError(28, "No space left on device"), path):
+            return attempt("&immutable=1")  # no room for the -shm file on a full disk
+        raise
 
 
 def explain(exc: BaseException, path: str | Path) -> DatabaseError:
