@@ -13,7 +13,8 @@ import sqlite3
 from pathlib import Path
 
 from graphs.storage import db as dbmod
-from graphs.storage import sql
+from graphs.storage import live, sql
+from graphs.storage.registry import ThreadBusy
 from graphs.storage.checkpoint import (BLOB_TYPE, LEGACY_TABLE, has_legacy_format, is_checkpoint,
                                        is_marker, make_serializer, strict_serializer)
 
@@ -40,6 +41,10 @@ def upgrade(db_path: str | Path) -> dict[str, int | bool]:
         result["blobs"] = conn.execute(f"SELECT count(*) FROM {LEGACY_TABLE}").fetchone()[0]
         with conn:
             conn.execute("BEGIN IMMEDIATE")
+            running = live.live_runs(conn)
+            if running:  # every row is rewritten: a live run's history too
+                raise ThreadBusy(f"{db_path}: {len(running)} run(s) are live: {live.names(running)};"
+                                 " upgrade the file when none is running (nothing was changed)")
             for thread_id, ns, checkpoint_id, type_, payload in sql.legacy_checkpoint_rows(conn):
                 if type_ != BLOB_TYPE:
                     plain = writer.loads_typed((type_, payload))
