@@ -162,6 +162,21 @@ class CmoApp(App):
         if self.allowed("approving"):
             self.push_optional(APPROVAL, thread_id)
 
+    def action_inbox(self) -> None:
+        """Every pending interrupt across threads and graphs (graphs.core.inbox)."""
+        from console.screens.inbox import InboxScreen
+
+        if not isinstance(self.screen, InboxScreen):
+            self.push_screen(InboxScreen())
+
+    def open_inbox_item(self, item: Any) -> None:
+        """An approval opens its review; another graph's interrupt opens the thread's view."""
+        self.last_thread = item.thread_id
+        if item.answerable:
+            self.approve_thread(item.thread_id)
+        else:
+            self.open_thread(item.thread_id, item.graph)
+
     def browse_history(self, thread_id: str) -> None:
         self.push_optional(CHECKPOINTS, thread_id)
 

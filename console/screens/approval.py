@@ -101,11 +101,32 @@ class ApprovalScreen(Screen):
     @work(thread=True, exclusive=True, group="approval-load", exit_on_error=False)
     def load(self) -> None:
         try:
-            result: Loaded | str = load_thread(self.db_path, self.thread_id,
-                                               getattr(self.app, "config", None))
+            result: Loaded | str = self.load_pending()
         except Exception as exc:  # the database is unreadable: say so on the screen
             result = f"cannot read the thread: {exc}"
         self.post_message(self.ThreadLoaded(result))
+
+    def load_pending(self) -> Loaded | str:
+        """The pending approval (in a worker thread); the server console reads its server."""
+        return load_thread(self.db_path, self.thread_id, getattr(self.app, "config", None))
+
+    def reread(self, loaded: Loaded) -> None:
+        """Before the confirmation: what may have changed meanwhile (review, today's sends, gates)."""
+        loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
+        loaded.used_today = rv.sent_today(self.db_path)
+        loaded.gate_context = sb.gate_context(
+            self.db_path, self.thread_id, [row.draft_id for row in loaded.rows],
+            loaded.gate_context.compliance, loaded.mode)
+        loaded.rows = rv.with_gates(loaded.rows, loaded.requests, loaded.gate_context)
+
+    def resume_for(self, loaded: Loaded) -> Any:
+        """How a claimed answer resumes the graph: a child process on the run database."""
+        def resume(answer: Any) -> Any:
+            return spawn_approve(self.thread_id, answer,
+                                 config_path=getattr(self.app, "config_path", None),
+                                 db_path=self.db_path, by=self.operator)
+
+        return resume
 
     def on_approval_screen_thread_loaded(self, message: ThreadLoaded) -> None:
         if isinstance(message.result, str):
@@ -347,12 +368,7 @@ class ApprovalScreen(Screen):
         assert self.loaded is not None
         loaded = self.loaded
         try:  # re-read what may have changed meanwhile: the review, today's sends, the gates
-            loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
-            loaded.used_today = rv.sent_today(self.db_path)
-            loaded.gate_context = sb.gate_context(
-                self.db_path, self.thread_id, [row.draft_id for row in loaded.rows],
-                loaded.gate_context.compliance, loaded.mode)
-            loaded.rows = rv.with_gates(loaded.rows, loaded.requests, loaded.gate_context)
+            self.reread(loaded)
         except Exception as exc:
             self.say(f"cannot read the review: {exc}", error=True)
             return
@@ -377,22 +393,16 @@ class ApprovalScreen(Screen):
             self.say("Not submitted; keep reviewing")
             return
         loaded = self.loaded
-
-        def resume(answer: Any) -> Any:
-            return spawn_approve(self.thread_id, answer,
-                                 config_path=getattr(self.app, "config_path", None),
-                                 db_path=self.db_path, by=self.operator)
-
         try:
             plan, _ = sb.submit(self.db_path, loaded, sb.stored_answer(loaded), by=self.operator,
-                                resume=resume)
+                                resume=self.resume_for(loaded))
         except rv.AlreadySubmitted as exc:
             self._lock(exc)
             return
         except sb.SubmitRefused as exc:
             self.say(f"cannot submit: {exc}", error=True)
             return
-        except OSError as exc:  # the child could not start: the claim was given back
+        except (OSError, sb.NotStarted) as exc:  # nothing started: the claim was given back
             self.say(f"could not start the run: {exc}", error=True)
             return
         self.submitted = True

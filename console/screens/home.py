@@ -25,6 +25,7 @@ from console.widgets.quiet_update import LineScopedText, update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
 from console.widgets.status_badge import flags_text, status_text
 from graphs.core import lifecycle
+from graphs.core.inbox import pending_count
 
 # Actions that need a selected thread (and, for some, a given status).
 _THREAD_ACTIONS = {"open", "resume", "approve", "history", "stop"}
@@ -53,7 +54,10 @@ def summary(rows: list[Any]) -> Text:
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     text = Text(f"{len(rows)} run{'s' if len(rows) != 1 else ''}", style="bold", end="")
-    for status in ("running", "interrupted", "crashed", "error", "stopped", "done"):
+    waiting = pending_count(rows)
+    if waiting:  # every pending interrupt, any graph (awaiting approval or another question)
+        text.append(f"  inbox {waiting} (i)", style="bold yellow")
+    for status in ("running", "crashed", "error", "stopped", "done"):
         if counts.get(status):
             text.append("  ")
             text.append(f"{counts[status]} ")
@@ -114,6 +118,7 @@ class HomeScreen(Screen):
         Binding("enter", "open", "Open"),
         Binding("r", "resume", "Resume"),
         Binding("a", "approve", "Approve"),
+        Binding("i", "app.inbox", "Inbox", show=False),  # the header shows its count and key
         Binding("h", "history", "History"),
         Binding("S", "stop", "Stop", show=False),
         Binding("c", "edit_config", "Config"),
