@@ -20,9 +20,24 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from console.textsafe import safe_text
+from console.widgets.list_keys import ListTable
 
-COLUMNS = (("since", "Since", 20), ("thread", "Thread", 28), ("graph", "Graph", 9),
-           ("what", "Waiting for", 26), ("goal", "Goal", 30))
+COLUMNS = (("since", "Since"), ("thread", "Thread"), ("graph", "Graph"), ("what", "Waiting for"),
+           ("goal", "Goal"))
+
+
+def column_widths(width: int) -> dict[str, int]:
+    """Widths that grow with the terminal; the goal gets what is left (none at 80 columns)."""
+    widths = {"since": 5, "thread": 28, "graph": 9}
+    free = width - 2 - 2 * len(COLUMNS) - sum(widths.values())
+    widths["what"] = max(14, min(30, free))
+    widths["goal"] = max(1, free - widths["what"])
+    return widths
+
+
+def since_label(since: str, today: str) -> str:
+    """'12:25' today, '11-30' before (UTC; the whole time is on the line under the table)."""
+    return since[11:16] if since[:10] == today else since[5:10]
 
 
 class InboxPolled(Message):
@@ -49,13 +64,10 @@ class InboxScreen(Screen):
     InboxScreen #inbox-detail { height: 2; padding: 0 1; }
     """
     BINDINGS = [
-        Binding("enter", "open", "Open"),
+        # priority: the table's own enter binding would hide "⏎ Open" from the footer
+        Binding("enter", "open", "Open", key_display="⏎", priority=True),
         Binding("escape", "app.pop_screen", "Back"),
         Binding("q", "app.pop_screen", "Back", show=False),
-        Binding("j", "cursor('down')", "Down", show=False),
-        Binding("k", "cursor('up')", "Up", show=False),
-        Binding("g", "cursor('top')", "Top", show=False),
-        Binding("G", "cursor('bottom')", "Bottom", show=False),
     ]
 
     def __init__(self) -> None:
@@ -68,14 +80,15 @@ class InboxScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("reading the inbox…", style="dim"), id="inbox-summary")
-        yield DataTable(id="inbox-table", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="inbox-table", cursor_type="row", zebra_stripes=True)
         yield Static(Text(""), id="inbox-detail")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(label, key=key, width=width)
+        widths = column_widths(self.app.size.width)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key, width=widths[key])
 
     def on_screen_resume(self) -> None:
         self._active = True
@@ -122,11 +135,15 @@ class InboxScreen(Screen):
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
+        today = self.app.now().date().isoformat() if hasattr(self.app, "now") else ""
+        widths = column_widths(self.app.size.width)
         for item in self.items:
-            table.add_row(safe_text(item.since[:19].replace("T", " ")), safe_text(item.thread_id),
-                          safe_text(item.graph),
-                          safe_text(item.what, style="" if item.answerable else "dim"),
-                          safe_text(item.goal, max_len=200), key=item.thread_id)
+            table.add_row(safe_text(since_label(item.since, today)),
+                          safe_text(item.thread_id, max_len=widths["thread"]),
+                          safe_text(item.graph, max_len=widths["graph"]),
+                          safe_text(item.what, style="" if item.answerable else "dim",
+                                    max_len=widths["what"]),
+                          safe_text(item.goal, max_len=widths["goal"]), key=item.thread_id)
         if self.items:
             table.move_cursor(row=min(max(keep, 0), len(self.items) - 1))
         self._show_detail()
@@ -146,7 +163,11 @@ class InboxScreen(Screen):
             return
         hint = ("enter: review the drafts" if item.answerable
                 else "enter: open the thread (cmo shows this interrupt, it cannot answer it)")
-        detail.update(safe_text(f"{item.thread_id}  {item.graph}  {item.what}\n{hint}"))
+        width = max(20, self.app.size.width - 3)  # one line each: the hint is never pushed off
+        line = safe_text(f"{item.since[:19]}Z  {item.thread_id}  {item.graph}  {item.what}",
+                         max_len=width)
+        detail.update(Text("\n").join([line, safe_text(hint, max_len=width,
+                                                        style="bold" if item.answerable else "dim")]))
 
     @on(DataTable.RowHighlighted, "#inbox-table")
     def _highlighted(self) -> None:
@@ -160,11 +181,3 @@ class InboxScreen(Screen):
         item = self.selected
         if item is not None:
             self.app.open_inbox_item(item)
-
-    def action_cursor(self, where: str) -> None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return
-        row = {"down": table.cursor_row + 1, "up": table.cursor_row - 1, "top": 0,
-               "bottom": table.row_count - 1}[where]
-        table.move_cursor(row=max(0, min(row, table.row_count - 1)))
