@@ -56,6 +56,9 @@ class CmoApp(App):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("question_mark", "help", "Keys", key_display="?"),
+        # q is back on every screen (what its escape does); home binds q to quit. A focused
+        # input or editor takes q as a letter first (bindings only see keys nobody handled).
+        Binding("q", "back", "Back", show=False),
         Binding("ctrl+p", "command_palette", "Palette", show=False,
                 priority=True),
     ]
@@ -232,6 +235,15 @@ class CmoApp(App):
             self.screen.dismiss()
             return
         self.push_screen(HelpScreen(self.screen))
+
+    async def action_back(self) -> None:
+        """q: what the screen's escape does (close the filter, cancel, back), else pop it."""
+        screen = self.screen
+        escape = screen._bindings.key_to_bindings.get("escape") or []
+        if escape:
+            await self.run_action(escape[0].action, screen)
+        elif len(self.screen_stack) > 1:
+            self.pop_screen()
 
     def action_new_run(self) -> None:
         from console.screens.new_run import NewRunScreen
