@@ -59,6 +59,7 @@ class CmoApp(App):
         # q is back on every screen (what its escape does); home binds q to quit. A focused
         # input or editor takes q as a letter first (bindings only see keys nobody handled).
         Binding("q", "back", "Back", show=False),
+        Binding("colon", "command_line", "Command", key_display=":", show=False),
         Binding("ctrl+p", "command_palette", "Palette", show=False,
                 priority=True),
     ]
@@ -244,6 +245,17 @@ class CmoApp(App):
             await self.run_action(escape[0].action, screen)
         elif len(self.screen_stack) > 1:
             self.pop_screen()
+
+    def action_command_line(self, error: str = "", value: str = ":") -> None:
+        """`:runs`, `:inbox`, `:thread ID` ... (console/screens/command_line.py)."""
+        from console.screens.command_line import CommandLine, run_command
+
+        def ran(line: str | None) -> None:
+            problem = run_command(self, line) if line else None
+            if problem:  # open again with the line kept and what is wrong with it
+                self.action_command_line(problem, line or ":")
+
+        self.push_screen(CommandLine(error, value), callback=ran)
 
     def action_new_run(self) -> None:
         from console.screens.new_run import NewRunScreen
