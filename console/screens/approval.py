@@ -49,6 +49,7 @@ class ApprovalScreen(Screen):
         Binding("r", "decide('ignore')", "Reject"),
         Binding("A", "decide_matching('accept')", "All", key_display="A/R"),
         Binding("R", "decide_matching('ignore')", "Reject all matching", show=False),
+        Binding("space", "tag", "Tag", show=False),  # a/r then decide every tagged draft
         Binding("u", "undo", "Undo"),
         Binding("e", "edit", "Edit"),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -67,7 +68,8 @@ class ApprovalScreen(Screen):
         self.loaded: Loaded | None = None
         self.draft_filter = rv.parse_filter("")
         self.shown_rows: list[rv.DraftRow] = []
-        self._shown: dict[str, str] = {}
+        self._shown: dict[str, tuple] = {}  # draft -> (decision, tagged) as painted
+        self.tagged: set[str] = set()  # space tags rows; a / r then apply to the tagged set
         self.submitted = False  # tests and the dashboard read it
         self.plan: sb.SubmitPlan | None = None  # what the confirmation said (tests read it)
 
@@ -164,8 +166,11 @@ class ApprovalScreen(Screen):
         self.shown_rows = [row for row in self.loaded.rows if self.draft_filter.matches(row, review)]
         self._shown = {}
         for row in self.shown_rows:
-            self._shown[row.draft_id] = review.state_of(row.draft_id)
-            table.add_row(*row_cells(row, review, widths, self._gates(row)), key=row.draft_id)
+            self._shown[row.draft_id] = (review.state_of(row.draft_id), row.draft_id in self.tagged)
+            cells = row_cells(row, review, widths, self._gates(row))
+            if row.draft_id in self.tagged:
+                cells = (decision_mark(row, review.state_of(row.draft_id), True),) + cells[1:]
+            table.add_row(*cells, key=row.draft_id)
 
     def _sync_rows(self) -> None:
         """Repaint the decision (and subject) of rows whose stored state changed."""
@@ -175,9 +180,10 @@ class ApprovalScreen(Screen):
         width = self._widths()["subject"]
         for row in self.shown_rows:
             state = review.state_of(row.draft_id)
-            if self._shown.get(row.draft_id) != state or state == rv.EDIT:
-                self._shown[row.draft_id] = state
-                table.update_cell(row.draft_id, "mark", decision_mark(row, state))
+            shown = (state, row.draft_id in self.tagged)
+            if self._shown.get(row.draft_id) != shown or state == rv.EDIT:
+                self._shown[row.draft_id] = shown
+                table.update_cell(row.draft_id, "mark", decision_mark(row, state, *shown[1:]))
                 table.update_cell(row.draft_id, "gate",
                                   gate_cell(self._gates(row), self._widths()["gate"],
                                             state in (rv.ACCEPT, rv.EDIT)))
@@ -270,9 +276,27 @@ class ApprovalScreen(Screen):
                      else f"{verb} {one_line(rows[0].name, 40)}")
         return not outcome.refused
 
+    def action_tag(self) -> None:
+        row = self.selected
+        if not self._ready() or row is None:
+            return
+        self.tagged ^= {row.draft_id}
+        self._refresh()
+        self.say(f"{len(self.tagged)} tagged: a / r decide them all, space untags"
+                 if self.tagged else "No draft tagged")
+        table = self.query_one("#drafts", DataTable)
+        if table.cursor_row < len(self.shown_rows) - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
     def action_decide(self, decision: str) -> None:
         row = self.selected
         if not self._ready() or row is None:
+            return
+        if self.tagged:  # the tagged set, each an explicit choice (decided ones included)
+            rows = [r for r in self.loaded.rows if r.draft_id in self.tagged]
+            if self._apply(rows, decision, what="tagged drafts"):
+                self.tagged.clear()
+                self._refresh()
             return
         if not self._apply([row], decision, what="draft"):
             return  # stay on the refused draft: its reason is on screen

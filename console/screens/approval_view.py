@@ -59,10 +59,14 @@ def column_widths(width: int) -> dict[str, int]:
     return widths
 
 
-def decision_mark(row: rv.DraftRow, state: str) -> Text:
+def decision_mark(row: rv.DraftRow, state: str, tagged: bool = False) -> Text:
+    """'✓ approve' ...; a tagged row shows '●' in place of the glyph, reversed."""
     if state == rv.PENDING and row.blocked_by is not None:
-        return Text("⊘ no send", style="dim")
-    label, style = MARKS[state]
+        label, style = "⊘ no send", "dim"
+    else:
+        label, style = MARKS[state]
+    if tagged:
+        return Text("●" + label[1:], style=f"{style} reverse".strip())
     return Text(label, style=style)
 
 
