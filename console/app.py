@@ -193,19 +193,28 @@ class CmoApp(App):
         start_launch(self, "resume", failure=f"could not resume {thread_id}", thread_id=thread_id)
 
     # -- stopping ---------------------------------------------------------------------------------
-    def confirm_stop(self, row: Any) -> None:
-        """Ask, then SIGTERM the run's process: it records `stopped` and can be resumed."""
+    def confirm_stop(self, *rows: Any) -> None:
+        """Ask, then SIGTERM each run's process: it records `stopped` and can be resumed."""
         from rich.text import Text
 
         from console.screens.confirm import ConfirmScreen
 
-        if not self.allowed("stopping a run"):
+        if not self.allowed("stopping a run") or not rows:
             return
-        message = Text(f"Thread {row.thread_id} stops after the step it is in is interrupted; "
-                       "it is recorded as stopped and r resumes it from its newest checkpoint. "
-                       "Nothing already sent is sent again.")
-        self.push_screen(ConfirmScreen("Stop this run?", message, confirm_label="Stop"),
-                         callback=lambda yes: self.stop_thread(row.thread_id) if yes else None)
+        which = (f"Thread {rows[0].thread_id} stops" if len(rows) == 1 else
+                 f"{len(rows)} runs ({', '.join(row.thread_id for row in rows[:3])}"
+                 f"{' ...' if len(rows) > 3 else ''}) stop")
+        message = Text(f"{which} after the step in progress is interrupted; each is recorded as "
+                       "stopped and r resumes it from its newest checkpoint. Nothing already sent "
+                       "is sent again.")
+
+        def stop(yes: bool | None) -> None:
+            for row in rows if yes else ():
+                self.stop_thread(row.thread_id)
+
+        self.push_screen(ConfirmScreen("Stop this run?" if len(rows) == 1 else
+                                       f"Stop these {len(rows)} runs?", message,
+                                       confirm_label="Stop"), callback=stop)
 
     @work(thread=True, group="launch", exit_on_error=False)
     def stop_thread(self, thread_id: str) -> None:

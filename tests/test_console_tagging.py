@@ -45,3 +45,30 @@ async def test_tagged_drafts_are_decided_together(ui_thread_copy, tmp_path):
         table.move_cursor(row=clear[2])
         await pilot.press("space")                          # untag it again
         assert len(review.tagged) == 1
+
+
+async def test_tagged_runs_are_stopped_together_after_one_confirmation(tmp_path, monkeypatch):
+    from console.screens.confirm import ConfirmScreen
+    from test_console_home import future_heartbeat, insert_row
+
+    db = tmp_path / "cmo.sqlite"
+    for index, status in enumerate(("running", "running", "done")):
+        insert_row(db, f"cmo-20260115-12000{index}-aaaaaa", status=status, pid=4242 + index,
+                   heartbeat=future_heartbeat() if status == "running" else 0.0,
+                   started=f"2026-01-15T12:00:0{index}Z")
+    app = home_app(tmp_path, db)
+    stopped: list[str] = []
+    async with app.run_test(size=(120, 30)) as pilot:
+        home = await polled(pilot, app)
+        monkeypatch.setattr(app, "stop_thread", lambda tid: stopped.append(tid))
+        home.table.move_cursor(row=0)
+        await pilot.press("space", "space", "space")        # all three tagged
+        assert len(home.table.tagged) == 3
+        assert home.table.get_cell("cmo-20260115-120000-aaaaaa", "thread").style == "reverse"
+        await pilot.press("S")
+        confirm = await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen)
+                                 and app.screen, "one confirmation")
+        assert confirm.title_text == "Stop these 2 runs?"    # the done run is not stopped
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(stopped) == 2, "both stops")
+        assert sorted(stopped) == ["cmo-20260115-120000-aaaaaa", "cmo-20260115-120001-aaaaaa"]

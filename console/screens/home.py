@@ -121,6 +121,7 @@ class HomeScreen(Screen):
         Binding("i", "app.inbox", "Inbox", show=False),  # the header shows its count and key
         Binding("h", "history", "History"),
         Binding("S", "stop", "Stop", show=False),
+        Binding("space", "tag", "Tag", show=False),  # S then stops every tagged live run
         Binding("c", "edit_config", "Config"),
         Binding("x", "suppress", "Suppression list", show=False),  # footer is full at 80: ? and the palette list it
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -279,7 +280,7 @@ class HomeScreen(Screen):
             return lifecycle.awaits_approval(row) or (
                 not lifecycle.is_known(row) and row.status == "interrupted")
         if action == "stop":
-            return lifecycle.can_stop(row)
+            return lifecycle.can_stop(row) or bool(self.table.tagged)
         return True
 
     def action_new_run(self) -> None:
@@ -318,7 +319,31 @@ class HomeScreen(Screen):
 
         self.app.push_screen(SuppressScreen())
 
+    def action_tag(self) -> None:
+        row = self.selected
+        if row is None:
+            return
+        self.table.toggle_tag(row.thread_id)
+        tagged = self.tagged_rows()
+        live = sum(1 for r in tagged if lifecycle.can_stop(r))
+        self.notify(f"{len(tagged)} tagged ({live} running: S stops them)" if tagged
+                    else "No run tagged", markup=False, timeout=2)
+        if self.table.cursor_row < self.table.row_count - 1:
+            self.table.move_cursor(row=self.table.cursor_row + 1)
+
+    def tagged_rows(self) -> list[Any]:
+        return [row for key in self.table.tagged if (row := self._rows.get(key)) is not None]
+
     def action_stop(self) -> None:
+        tagged = self.tagged_rows()
+        if tagged:  # the tagged set: every one of them that is running
+            live = [row for row in tagged if lifecycle.can_stop(row)]
+            if live:
+                self.app.confirm_stop(*live)
+            else:
+                self.notify("none of the tagged runs is running", severity="warning",
+                            markup=False)
+            return
         row = self.selected
         if row is not None and lifecycle.can_stop(row):
             self.app.confirm_stop(row)
