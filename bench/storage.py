@@ -88,12 +88,18 @@ def _marketing() -> list[Result]:
     added = [row["added_bytes"] for row in rows[1:]]  # turn 1 also holds the thread's setup
     spread = max(added) / min(added)
     slope = (statistics.mean(added[-3:]) - statistics.mean(added[:3])) / statistics.mean(added[:3])
-    turn_ratio = rows[-1]["seconds"] / rows[1]["seconds"]
+    # One offline turn takes well under 0.1 s, so its wall time is mostly the machine's other
+    # load (0.3x-2x between runs of the same code): compare the CPU time this process spent,
+    # medians of turns 19-21 and 2-4.
+    early = statistics.median(r["cpu_seconds"] for r in rows[1:4])
+    late = statistics.median(r["cpu_seconds"] for r in rows[-3:])
+    turn_ratio = late / early
     note(f"{TURNS} turns, {len(final.get('messages', []))} messages; final state "
          f"{state_bytes / 1e3:.0f} KB JSON, database {db_bytes / 1e3:.0f} KB; "
          + _stock_readable(db_path, "mkt-growth"))
     note("bytes added per turn (2..21): " + " ".join(f"{a / 1e3:.1f}K" for a in added))
-    note("turn seconds (1..21): " + " ".join(f"{row['seconds']:.2f}" for row in rows))
+    note("turn seconds, wall (1..21): " + " ".join(f"{row['seconds']:.2f}" for row in rows))
+    note("turn seconds, CPU (1..21): " + " ".join(f"{row['cpu_seconds']:.3f}" for row in rows))
     return [
         emit(Result("storage: marketing database / final state (21 goals)", ratio, "x",
                     f"<= {MARKETING_TARGET:.0f} x", ratio <= MARKETING_TARGET,
@@ -101,11 +107,11 @@ def _marketing() -> list[Result]:
         emit(Result("storage: marketing bytes per turn, growth last 3 vs first 3", slope * 100,
                     "%", "flat (< 10 %)", abs(slope) < 0.10,
                     f"max/min bytes per turn over turns 2..21: {spread:.2f}")),
-        emit(Result("storage: marketing turn 21 time / turn 2 time", turn_ratio, "x",
-                    f"<= {TURN_TIME_TARGET} x", turn_ratio <= TURN_TIME_TARGET,
-                    f"turn 2 {rows[1]['seconds']:.2f} s, turn 21 {rows[-1]['seconds']:.2f} s; "
-                    f"median of turns 2-4 {statistics.median(r['seconds'] for r in rows[1:4]):.2f} s,"
-                    f" of turns 19-21 {statistics.median(r['seconds'] for r in rows[-3:]):.2f} s")),
+        emit(Result("storage: marketing turn CPU time, turns 19-21 / turns 2-4 (medians)", turn_ratio,
+                    "x", f"<= {TURN_TIME_TARGET} x", turn_ratio <= TURN_TIME_TARGET,
+                    f"CPU median of turns 2-4 {early * 1000:.0f} ms, of turns 19-21 {late * 1000:.0f} "
+                    f"ms; wall: 2nd {rows[1]['seconds'] * 1000:.0f} ms, 21st "
+                    f"{rows[-1]['seconds'] * 1000:.0f} ms")),
     ]
 
 

@@ -309,7 +309,10 @@ def make_app(config_path: str | os.PathLike | None = None, db_path: str | os.Pat
         from graphs.core.config import load_config
 
         config = load_config(config_path)
-    db = Path(db_path) if db_path else Path(config.storage.db)
+    from graphs.storage.location import resolve
+
+    # A SQLite Path or a postgresql:// URL (a URL is never made a Path).
+    db = resolve(db_path) if db_path else resolve(config.storage.location)
     return CmoApp(config, config_path=config_path, db_path=db, poll_interval=poll_interval,
                   clock=clock, operator=operator, readonly=readonly)
 

@@ -150,7 +150,8 @@ async def test_worker_report_bookkeeping(tmp_path):
     state["messages"].append(HumanMessage(content="could not finish", name="ContentCreator",
                                           additional_kwargs={"status": "error"}))
     update = await supervisor_node({**state, **{k: update[k] for k in ("completed_agents",)}}, runtime)
-    assert update["error_count"] == 1 and "ContentCreator" not in update["completed_agents"]
+    # Unchanged channels are not re-written: completed_agents stays as it was.
+    assert update["error_count"] == 1 and "completed_agents" not in update
 
 
 class GreedyToolModel:

@@ -1,19 +1,17 @@
 """The run registry: claims, heartbeats, crash detection, listing threads from other tools."""
 
-import os
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
-from graphs.storage import registry
+from graphs.storage import registry, sqldb
 from graphs.storage.registry import RunRecorder, ThreadBusy, get_thread, list_threads
 
 
-def test_recorder_row_round_trips(tmp_path):
-    db = tmp_path / "db.sqlite"
+def test_recorder_row_round_trips(db_location):
+    db = db_location
     rec = RunRecorder(db, "cmo-1", "cmo")
     rec.start(goal="find [/x] people", sandbox=True, offline=True)
     rec.update(stage="enrich", progress={"stage": "enrich", "done": 5, "total": 10},
@@ -24,20 +22,22 @@ def test_recorder_row_round_trips(tmp_path):
     assert row.progress["done"] == 5 and row.version >= 1
     rec.update(status="interrupted")
     assert get_thread(db, "cmo-1").status == "interrupted"
+    assert [row.thread_id for row in list_threads(db)] == ["cmo-1"]
+    assert registry.registered_graph(db, "cmo-1") == "cmo"
+    assert registry.registered_graph(db, "nope") is None and get_thread(db, "nope") is None
     rec.close()
 
 
-def test_second_live_process_cannot_claim_a_running_thread(tmp_path):
-    db = tmp_path / "db.sqlite"
+def test_second_live_process_cannot_claim_a_running_thread(db_location):
+    db = db_location
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
                              stdin=subprocess.PIPE)
     try:
-        conn = sqlite3.connect(db)
-        registry.ensure(conn)
-        conn.execute("INSERT INTO runs (thread_id, graph, status, started_at, updated_at, heartbeat,"
-                     " pid, host) VALUES ('t', 'cmo', 'running', 'x', 'x', ?, ?, ?)",
-                     (time.time(), child.pid, registry.HOST))
-        conn.commit()
+        with sqldb.connect(db) as conn:
+            registry.ensure(conn)
+            conn.execute("INSERT INTO runs (thread_id, graph, status, started_at, updated_at, "
+                         "heartbeat, pid, host) VALUES ('t', 'cmo', 'running', 'x', 'x', ?, ?, ?)",
+                         (time.time(), child.pid, registry.HOST))
         with pytest.raises(ThreadBusy):
             RunRecorder(db, "t", "cmo").start(goal=None, sandbox=True, offline=True)
     finally:

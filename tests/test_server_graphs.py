@@ -106,6 +106,32 @@ def test_a_dropped_stream_is_rejoined_without_missing_events(client, dev_server)
     assert "Supervisor" in nodes and any(n in nodes for n in ("Researcher", "Strategist"))
 
 
+def test_a_stream_dropped_while_the_run_works_is_rejoined_without_missing_events(slow_dev_server):
+    """The connection drops while the run is still in discovery (asserted, not assumed); the
+    rejoin delivers every later event once, as the server's own replay from the start has them."""
+    from graphs.remote.server import Remote, StreamCursor
+
+    remote = Remote(slow_dev_server.url)
+    run = remote.start("cmo", "Python testing maintainers", wait=False)
+    tid, run_id = run["thread_id"], run["run_id"]
+    seen, cursor = [], StreamCursor()
+    for part in remote.follow(tid, run_id, cursor=cursor):
+        seen.append(part)
+        if len(seen) == 2:
+            break                                    # dropped: metadata and first values only
+    status_at_drop = remote.client.runs.get(tid, run_id)["status"]
+    rest = list(remote.follow(tid, run_id, cursor=cursor))
+    assert status_at_drop in ("pending", "running"), status_at_drop
+    everything = list(remote.client.runs.join_stream(tid, run_id, last_event_id="0"))
+
+    def marks(parts):
+        return [(part.event, part.id, json.dumps(part.data, sort_keys=True)) for part in parts]
+
+    assert marks(seen + rest) == marks(everything)        # nothing missed, nothing twice
+    later = [node for part in rest if part.event == "updates" for node in part.data]
+    assert {"discover", "enrich", "personalize"} <= set(later) and "__interrupt__" in later
+
+
 def test_a_rejoin_inside_one_millisecond_loses_nothing(dev_server):
     """The in-memory server gives events of one millisecond the same id: a rejoin after such an
     id must still deliver the rest of that millisecond's events, once."""

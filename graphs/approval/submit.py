@@ -70,7 +70,7 @@ def gate_context(db_path: str | Path, thread_id: str, draft_ids: Sequence[str], 
     """The facts the gates need, read now: suppression list, sends by other threads."""
     from graphs.cmo.ledger import Ledger
 
-    with Ledger(db_path) as ledger:
+    with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL
         elsewhere = ledger.sent_elsewhere(thread_id, draft_ids,
                                           "instantly" if mode == "live" else "outbox")
     return GateContext(suppressions=Suppressions.load(db_path), sent_elsewhere=elsewhere,

@@ -59,10 +59,17 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
 
     from graphs.core.lifecycle import thread_graph
     from graphs.storage.checkpoint import open_saver
+    from graphs.storage.location import is_postgres
 
+    from graphs.core.ids import check_optional, check_thread_id
+
+    # Before anything is written: a bad id must not leave a registry row or ledger rows behind.
+    check_thread_id(thread_id)
+    check_optional(checkpoint_id, "checkpoint id")
     spec = specs.require(kind)
-    db_path = str(db_path or cfg.storage.db)
-    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    db_path = str(db_path or cfg.storage.location)
+    if not is_postgres(db_path):
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
     recorded = thread_graph(db_path, thread_id)
     if recorded is not None and recorded != spec.name:
         specs.require(recorded, thread_id)  # an unknown graph: UnknownGraph says so
@@ -102,7 +109,10 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
         recorder.update(status="stopped", waiting=None)
         raise
     except Exception as exc:  # the run failed: record it so consoles show it, then re-raise
-        recorder.update(status="error", error=f"{type(exc).__name__}: {exc}"[:2000], waiting=None)
+        from graphs.core.secrets import scrub
+
+        recorder.update(status="error", error=scrub(f"{type(exc).__name__}: {exc}")[:2000],
+                        waiting=None)
         raise
     finally:
         if ctx is not None and hasattr(ctx, "aclose"):

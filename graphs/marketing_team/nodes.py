@@ -144,7 +144,11 @@ async def supervisor_node(state: dict, runtime: Runtime) -> dict:
               "model": {"name": str(ctx.model.name), "offline": bool(ctx.model.offline)}}
     if choice == FINISH:
         update["finish_reason"] = reason or "the Supervisor chose FINISH"
-    return update
+    # Write only what changed: every written channel is a row in LangGraph's writes table (with
+    # its ~250 bytes of keys and index), and unchanged values re-written at each of a goal's ~5
+    # supervisor steps were a quarter of a long thread's file (bench/storage.py).
+    return {key: value for key, value in update.items()
+            if key == "messages" or key not in state or state[key] != value}
 
 
 def _artifact(name: str, args: dict, outcome: dict) -> dict | None:

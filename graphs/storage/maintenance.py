@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from graphs.storage import db as dbmod
+from graphs.storage import pg_maintenance  # the same operations on a Postgres location
+from graphs.storage.location import exists as location_exists, is_postgres
 from graphs.storage.observed import metadata_dict
 from graphs.storage import registry, sql
 from graphs.core.runner import RunRefused
@@ -64,6 +66,8 @@ def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[
     """Keep the newest `keep` checkpoints of each thread (or of one), then VACUUM the file."""
     if keep < 1:
         raise ValueError("keep must be at least 1")
+    if is_postgres(db_path):
+        return pg_maintenance.prune(str(db_path), keep, thread_id)
     if not Path(db_path).exists():
         raise dbmod.DatabaseError(f"{db_path}: no such database")
     bytes_before = _file_bytes(db_path)
@@ -103,9 +107,11 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
 
     The send ledger stays: it records what really went out and counts toward daily caps.
     """
-    if not Path(db_path).exists():
+    if not location_exists(db_path):
         return False
     _refuse_if_running(db_path, thread_id)
+    if is_postgres(db_path):
+        return pg_maintenance.delete_thread(str(db_path), thread_id)
     conn = dbmod.connect(db_path)
     found = 0
     try:
@@ -214,15 +220,18 @@ def fork_thread(db_path: str | Path, source_thread: str, checkpoint_id: str,
         raise RunRefused(f"no thread {source_thread} in {db_path}")
     source = replace(source, graph=spec.name)  # the recorded graph, whatever the row says
     new_thread_id = new_thread_id or spec.new_thread_id()
-    conn = dbmod.connect(db_path)
-    try:
-        with conn:
-            conn.execute("BEGIN IMMEDIATE")
-            _copy_chain(conn, source, checkpoint_id, new_thread_id)
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
+    if is_postgres(db_path):
+        pg_maintenance.fork_copy(str(db_path), source, checkpoint_id, new_thread_id)
+    else:
+        conn = dbmod.connect(db_path)
+        try:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                _copy_chain(conn, source, checkpoint_id, new_thread_id)
+        except sqlite3.DatabaseError as exc:
+            raise dbmod.explain(exc, db_path) from None
+        finally:
+            conn.close()
     try:
         if edit:
             as_node = as_node or producing_node(db_path, new_thread_id)

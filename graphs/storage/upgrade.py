@@ -20,12 +20,16 @@ from graphs.storage.checkpoint import (BLOB_TYPE, LEGACY_TABLE, has_legacy_forma
 
 def upgrade(db_path: str | Path) -> dict[str, int | bool]:
     """Rewrite legacy rows; returns counts {"checkpoints", "writes", "blobs", "upgraded"}."""
+    from graphs.storage.location import is_postgres
+
+    result: dict[str, int | bool] = {"checkpoints": 0, "writes": 0, "blobs": 0, "upgraded": False}
+    if is_postgres(db_path):
+        return result  # Postgres is only ever written in the stock format
     if not Path(db_path).exists():
         raise dbmod.DatabaseError(f"{db_path}: no such database")
     conn = dbmod.connect(db_path)
     reader = make_serializer(db_path)
     writer = strict_serializer()
-    result: dict[str, int | bool] = {"checkpoints": 0, "writes": 0, "blobs": 0, "upgraded": False}
     try:
         if not has_legacy_format(conn):
             return result
