@@ -14,7 +14,7 @@ from graphs.core.config_errors import ConfigError
 if TYPE_CHECKING:
     from graphs.core.config import Config
 from graphs.storage.db import DatabaseError
-from graphs.storage.location import sqlite_path
+from graphs.storage import location as storage_location
 from graphs.core.text import clean_text
 
 
@@ -23,6 +23,7 @@ def operator_errors(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from graphs.core.ids import InvalidId
         from graphs.core.specs import UnknownGraph
         from graphs.storage.registry import RunRefused, ThreadBusy
 
@@ -30,35 +31,84 @@ def operator_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except ConfigError as exc:
             raise CliError(exc.render(), EXIT_CONFIG) from None
+        except InvalidId as exc:  # a usage mistake: an id cmo refuses to act on (graphs/core/ids.py)
+            raise CliError(str(exc), EXIT_USAGE) from None
         except UnknownGraph as exc:  # a usage mistake: the thread is not one cmo can run
             raise CliError(str(exc), EXIT_USAGE) from None
         except DatabaseError as exc:
             raise CliError(str(exc), EXIT_DATABASE) from None
         except (RunRefused, ThreadBusy) as exc:
             raise CliError(str(exc), EXIT_REFUSED) from None
+        except Exception as exc:
+            # A storage fault surfacing raw (a sqlite3 error from a store's schema script, a full
+            # disk under the outbox, one chained inside LangGraph's): exit 3 in words. Anything
+            # else is a bug and keeps its traceback.
+            from graphs.storage.db import explain
+            from graphs.storage.faults import storage_cause
+
+            cause = storage_cause(exc)
+            if cause is None:
+                raise
+            raise CliError(str(explain(cause, _DB_IN_USE[0] or "the database")),
+                           EXIT_DATABASE) from None
 
     return wrapper
 
 
-def reading_db(args) -> Path:
+_DB_IN_USE: list[Path | str | None] = [None]  # the command's database, for fault messages
+
+
+def _using(location: Path | str) -> Path | str:
+    _DB_IN_USE[0] = location
+    return location
+
+
+def db_location(value: str | Path, origin: str) -> Path | str:
+    """A storage value as a location (a SQLite Path or a postgresql:// URL without its
+    password); a server that cannot be reached is refused here, before anything is written."""
+    location = storage_location.resolve(value, origin=origin)
+    if storage_location.is_postgres(location):
+        storage_location.check_server(str(location))
+    return location
+
+
+def _given_db(args) -> tuple[str, str] | None:
+    """(value, origin) of --db, else of CMO_DATABASE_URL, else None (the config decides)."""
+    import os
+
+    if getattr(args, "db", None):
+        return args.db, "--db"
+    if os.environ.get(storage_location.ENV_URL):
+        return os.environ[storage_location.ENV_URL], storage_location.ENV_URL
+    return None
+
+
+def reading_db(args) -> Path | str:
     """Read-only commands given --db need nothing else from the config: skip loading it."""
-    if getattr(args, "db", None) and not getattr(args, "config", None):
-        return sqlite_path(args.db)
+    given = _given_db(args)
+    if given and not getattr(args, "config", None):
+        return _using(db_location(*given))
     return load(args)[1]
 
 
-def load(args) -> tuple["Config", Path]:
+def load(args) -> tuple["Config", Path | str]:
     from graphs.core.config import load_config
 
     cfg = load_config(getattr(args, "config", None))
-    if getattr(args, "db", None):
-        return cfg, sqlite_path(args.db)
-    return cfg, sqlite_path(cfg.storage.db, origin="storage.db")
+    storage_location.apply_password_env(cfg.storage.password_env)
+    given = _given_db(args)
+    if given:
+        return cfg, _using(db_location(*given))
+    origin = "storage.url" if cfg.storage.url else "storage.db"
+    return cfg, _using(db_location(cfg.storage.location, origin))
 
 
 def emit_json(value: Any) -> None:
-    # json.dumps escapes control characters (\u001b), so hostile text cannot drive the terminal.
-    print(json.dumps(value, indent=2, default=jsonable, ensure_ascii=False))
+    # json.dumps escapes C0 controls (\u001b); json_text also escapes DEL, C1 (an 8-bit CSI) and
+    # U+2028/9, so hostile text cannot drive the terminal (graphs/core/exports.py).
+    from graphs.core.exports import json_text
+
+    print(json_text(value, indent=2, default=jsonable))
 
 
 def jsonable(value: Any) -> Any:
@@ -84,15 +134,16 @@ def open_console(args) -> int:
 
 
 @operator_errors
-def _console_db(args) -> Path:
+def _console_db(args) -> Path | str:
     return _peek_db(args) or load(args)[1]
 
 
-def _peek_db(args) -> Path | None:
-    """The database path without validating the config (pydantic is off the first-paint path;
-    the console validates right after its first frame). None: let full validation explain."""
-    if getattr(args, "db", None):
-        return sqlite_path(args.db)
+def _peek_db(args) -> Path | str | None:
+    """The database location without validating the config (pydantic is off the first-paint
+    path; the console validates right after its first frame). None: let full validation explain."""
+    given = _given_db(args)
+    if given:
+        return db_location(*given)
     path = getattr(args, "config", None)
     if path is None:
         if not Path("config.yaml").exists():
@@ -107,12 +158,17 @@ def _peek_db(args) -> Path | None:
         storage = data.get("storage", {}) if isinstance(data, dict) else None
         if not isinstance(storage, dict):
             return None
+        if storage.get("url") or storage.get("password_env"):
+            return None  # a server: the full load checks the URL and applies password_env
         if "db" not in storage:
             from graphs.storage.db import DEFAULT_DB
 
             return Path(DEFAULT_DB)
-        return sqlite_path(storage["db"], origin="storage.db") \
-            if isinstance(storage["db"], str) and storage["db"] else None
+        if isinstance(storage["db"], str) and storage["db"]:
+            if storage_location.has_password(storage["db"]):
+                return None  # refused with its key path by the full load
+            return db_location(storage["db"], "storage.db")
+        return None
     except DatabaseError:
         raise
     except Exception:  # unreadable or not YAML: the full load says what is wrong
@@ -163,6 +219,32 @@ def cmd_threads(args) -> int:
 
 
 @operator_errors
+def cmd_inbox(args) -> int:
+    from graphs.core.inbox import local_inbox
+
+    db_path = reading_db(args)
+    return print_inbox(args, local_inbox(db_path), str(db_path))
+
+
+def print_inbox(args, items: list, where: str) -> int:
+    """`cmo inbox` locally and with --server: one line per pending interrupt, newest first."""
+    if args.json:
+        emit_json([item.to_json() for item in items])
+        return 0
+    if not items:
+        print(f"nothing waits for an answer in {where}")
+        return 0
+    cut = sys.stdout.isatty()
+    print(f"{'SINCE':20} {'THREAD':36} {'GRAPH':9} {'WAITING FOR':28} GOAL")
+    for item in items:
+        what = ("approve: " if item.answerable else "shown only: ") + item.what
+        print(f"{item.since[:19] + 'Z':20} {clean_text(item.thread_id):36} {clean_text(item.graph, 9):9} "
+              f"{clean_text(what, 28) if cut else clean_text(what):28} "
+              f"{clean_text(item.goal, 40) if cut else clean_text(item.goal)}")
+    return 0
+
+
+@operator_errors
 def cmd_history(args) -> int:
     from graphs.storage.inspect import has_checkpoint, history_page
 
@@ -193,7 +275,8 @@ def cmd_show(args) -> int:
 
     db_path = reading_db(args)
     warn_legacy(db_path)
-    state = thread_state(db_path, args.thread, args.checkpoint)
+    # --field prints only whether the thread is interrupted: its payloads stay undecoded.
+    state = thread_state(db_path, args.thread, args.checkpoint, interrupt_values=not args.field)
     if state is None:
         raise CliError(f"no state for thread {args.thread}"
                        + (f" at checkpoint {args.checkpoint}" if args.checkpoint else ""))
@@ -265,7 +348,11 @@ def cmd_db(args) -> int:
     result = upgrade(db_path)
     if args.json:
         emit_json({"db": str(db_path), **result})
-    elif result["upgraded"]:
+        return 0
+    if result["schema_from"] != result["schema_to"]:
+        print(f"cmo db upgrade: {db_path}: cmo's tables migrated from schema version "
+              f"{result['schema_from']} to {result['schema_to']}")
+    if result["upgraded"]:
         print(f"cmo db upgrade: {db_path}: rewrote {result['checkpoints']} checkpoints and "
               f"{result['writes']} writes from cmo's old private format into the stock LangGraph "
               f"format; dropped {result['blobs']} cmo_blobs rows. Stock LangGraph tools can "
@@ -316,6 +403,12 @@ def cmd_prune(args) -> int:
     else:
         print(f"pruned {result['checkpoints_deleted']} checkpoints in {result['threads']} threads; "
               f"{result['bytes_before']:,} -> {result['bytes_after']:,} bytes")
+        if result.get("skipped"):
+            live = ", ".join(clean_text(t, 60) for t in result["skipped"][:10])
+            more = len(result["skipped"]) - 10
+            print(f"skipped {len(result['skipped'])} live runs (pruned when they have finished; "
+                  f"VACUUM waits until no run is live): {live}"
+                  + (f" and {more} more" if more > 0 else ""))
     return 0
 
 
@@ -336,7 +429,8 @@ def cmd_delete(args) -> int:
 # The commands that run graphs live in their own module; `cmo` finds every cmd_* here.
 # Imported when asked for (PEP 562), so a read command does not pay for the run machinery.
 _ELSEWHERE = {"cmd_approve": "console.cli_runs", "cmd_resume": "console.cli_runs",
-              "cmd_run": "console.cli_runs", "cmd_suppress": "console.cli_suppress"}
+              "cmd_run": "console.cli_runs", "cmd_suppress": "console.cli_suppress",
+              "cmd_migrate": "console.cli_migrate"}
 
 
 def __getattr__(name: str) -> Any:

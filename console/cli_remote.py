@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.cli import EXIT_CONFIG, CliError
+from console.cli import EXIT_CONFIG, EXIT_REFUSED, CliError
 from graphs.core.text import clean_text
 
 # What cmo does on a server; anything else is refused with the reason.
@@ -38,6 +38,7 @@ def remote_url(args) -> str | None:
 
 def dispatch_remote(args, url: str) -> int:
     from console import cli_commands as commands
+    from graphs.core.ids import InvalidId
     from graphs.remote.server import Remote, ServerError
 
     if args.command == "config":
@@ -53,6 +54,8 @@ def dispatch_remote(args, url: str) -> int:
         return globals()[f"_{args.command}"](args, remote) or 0
     except ServerError as exc:
         raise CliError(str(exc), exc.code) from None
+    except InvalidId as exc:  # an id the server returned that cmo will not act on
+        raise CliError(str(exc), EXIT_REFUSED) from None
 
 
 def _config(args) -> Any:
@@ -69,7 +72,11 @@ def _console(args, remote) -> int:
 
     if not remote.ok():
         raise CliError(f"cannot reach LangGraph Server at {remote.url} (/ok did not answer)", 3)
-    ServerConsole(remote, operator=_operator()).run()
+    cfg = _config(args)
+    # The review's decisions and claims are kept in the local database, as for a local thread.
+    db = Path(args.db or (cfg.storage.db if cfg is not None else ".cmo/cmo.sqlite"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    ServerConsole(remote, operator=_operator(), config=cfg, db_path=str(db)).run()
     return 0
 
 
@@ -80,6 +87,9 @@ def _threads(args, remote) -> int:
     from console.cli_commands import emit_json
 
     rows = remote.threads()
+    if remote.skipped_ids:  # ids that do not fit cmo's rule (graphs/core/ids.py): never acted on
+        print(f"cmo: skipped {len(remote.skipped_ids)} threads whose ids cmo refuses "
+              f"(first: {remote.skipped_ids[0]})", file=sys.stderr)
     if args.json:
         emit_json([row.to_json() for row in rows])
         return 0
@@ -88,9 +98,16 @@ def _threads(args, remote) -> int:
         return 0
     print(f"{'THREAD':36} {'GRAPH':9} {'STATUS':11} {'STAGE':15} {'UPDATED':32} GOAL")
     for row in rows:
-        print(f"{row.thread_id:36} {clean_text(row.graph, 9):9} {row.status:11} "
+        print(f"{clean_text(row.thread_id):36} {clean_text(row.graph, 9):9} {row.status:11} "
               f"{clean_text(row.stage, 15):15} {row.updated_at:32} {clean_text(row.goal, 40)}")
     return 0
+
+
+def _inbox(args, remote) -> int:
+    from console.cli_commands import print_inbox
+    from graphs.core.inbox import remote_inbox
+
+    return print_inbox(args, remote_inbox(remote), remote.url)
 
 
 def _show(args, remote) -> int:

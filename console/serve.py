@@ -55,7 +55,9 @@ def console_command(config: str | None, db: str | None, readonly: bool) -> str:
     if config:
         parts += ["--config", str(Path(config).resolve())]
     if db:
-        parts += ["--db", str(Path(db).resolve())]
+        from graphs.storage.location import is_server_url
+
+        parts += ["--db", str(db) if is_server_url(db) else str(Path(db).resolve())]
     if readonly:
         parts.append("--readonly")
     return " ".join(shlex.quote(part) for part in parts)

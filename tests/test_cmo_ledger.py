@@ -12,9 +12,9 @@ def items(*ids):
     return [(draft_id, f"{draft_id}@x.io", {"draft_id": draft_id}) for draft_id in ids]
 
 
-def test_claim_outcomes_follow_the_row_status(tmp_path):
+def test_claim_outcomes_follow_the_row_status(db_location):
     start = clock.FakeTime(datetime(2026, 2, 1, 10, tzinfo=timezone.utc))
-    with start, Ledger(tmp_path / "l.db") as ledger:
+    with start, Ledger(db_location) as ledger:
         first = ledger.claim_many("t1", "instantly", items("a", "b", "c"), daily_cap=10)
         assert [c.outcome for c in first] == ["new", "new", "new"] and all(c.must_send for c in first)
         ledger.mark("t1", "a", "instantly", "sent")
@@ -31,9 +31,9 @@ def test_claim_outcomes_follow_the_row_status(tmp_path):
         assert ledger.counts("t1") == {"instantly": {"sent": 1, "pending": 2}, "attio": {"pending": 1}}
 
 
-def test_daily_cap_spans_threads_and_resets_the_next_day(tmp_path):
+def test_daily_cap_spans_threads_and_resets_the_next_day(db_location):
     fake = clock.FakeTime(datetime(2026, 2, 1, 23, 0, tzinfo=timezone.utc))
-    with fake, Ledger(tmp_path / "l.db") as ledger:
+    with fake, Ledger(db_location) as ledger:
         assert [c.outcome for c in ledger.claim_many("t1", "instantly", items("a", "b"), 3)] == ["new", "new"]
         # A dry run counts the live sends of the day (it predicts the live run) ...
         second = ledger.claim_many("t2", "outbox", items("c", "d"), 3)
@@ -54,8 +54,8 @@ def test_daily_cap_spans_threads_and_resets_the_next_day(tmp_path):
         assert ledger.sent_today() == 1
 
 
-def test_a_second_connection_sees_committed_claims(tmp_path):
-    path = tmp_path / "l.db"
+def test_a_second_connection_sees_committed_claims(db_location):
+    path = db_location
     with Ledger(path) as one, Ledger(path) as two:
         one.claim_many("t", "outbox", items("a"), 1)
         assert two.claim_many("t", "outbox", items("a"), 1)[0].outcome == "resend"

@@ -32,8 +32,9 @@ LEADS = [{"login": f"dev{i}", "company": "Acme" if i % 2 else "Globex"} for i in
 
 
 @pytest.fixture
-def db(tmp_path):
-    return tmp_path / "runs.db"
+def db(db_location):
+    """The review's database on each backend: a SQLite file, then a Postgres database."""
+    return db_location
 
 
 @pytest.fixture

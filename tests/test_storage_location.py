@@ -22,14 +22,16 @@ def _cmo(tmp_path, *args):
 
 
 @pytest.mark.parametrize("command", [["threads"], ["show", "t1"], ["run", "cmo", "--goal", "x"], []])
-def test_a_postgres_url_is_refused_with_exit_3_and_nothing_written(tmp_path, command):
+def test_an_unreachable_server_is_exit_3_naming_the_url_without_its_password(tmp_path, command):
+    # Postgres is a real location now (issue 12): a server that cannot be reached is refused
+    # before anything is written, and the message never carries the password.
     url = "postgresql://cmo:s3cret@127.0.0.1:5/cmo"
     done = _cmo(tmp_path, "--db", url, *command)
     assert done.returncode == 3, done.stderr
-    assert "Postgres storage is not available" in done.stderr
-    assert "s3cret" not in done.stderr + done.stdout and "cmo:***@" in done.stderr
+    assert "postgresql://cmo@127.0.0.1:5/cmo: cannot connect" in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
-    assert list(tmp_path.iterdir()) == []  # no directory named 'postgresql:'
+    assert list(tmp_path.iterdir()) == []  # no directory named 'postgresql:', no log, no file
 
 
 def test_a_password_in_the_config_url_is_refused_with_the_key_path(tmp_path):

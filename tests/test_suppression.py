@@ -13,8 +13,8 @@ from console.screens.suppress import SuppressScreen
 from graphs.approval import suppression as sp
 
 
-def test_entries_match_emails_and_domains_case_insensitively(tmp_path):
-    db = tmp_path / "s.db"
+def test_entries_match_emails_and_domains_case_insensitively(db_location):
+    db = db_location
     sp.add(db, ["Ann@Acme.test", "@spam.test"], by="alice", reason="asked")
     snapshot = sp.Suppressions.load(db)
     assert snapshot.match("ann@acme.TEST").entry == "ann@acme.test"
@@ -26,8 +26,8 @@ def test_entries_match_emails_and_domains_case_insensitively(tmp_path):
         sp.add(db, ["not-an-address"], by="x")
 
 
-def test_import_with_bad_lines_imports_nothing_unless_skip_bad(tmp_path):
-    db = tmp_path / "s.db"
+def test_import_with_bad_lines_imports_nothing_unless_skip_bad(db_location):
+    db = db_location
     text = "email,reason\na@b.test,bounced\n\n# comment\nbroken line\n@ok.test\nx@y\n"
     with pytest.raises(sp.ImportRefused) as refused:
         sp.import_text(db, text, by="op")

@@ -55,7 +55,7 @@ def sent_today(db_path: str | Path, mode: str = "dry_run") -> int:
     across every thread in the file: the ledger's own count, as execute will apply it."""
     from graphs.cmo.ledger import Ledger, capped_service
 
-    with Ledger(db_path) as ledger:
+    with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL
         return ledger.sent_today(service=capped_service(mode))
 
 
@@ -136,7 +136,7 @@ def decide(db_path: str | Path, thread_id: str, interrupt_id: str, rows: Sequenc
             reason = "; ".join(gate.reason for gate in problems)
             return Outcome(load_review(db_path, thread_id, interrupt_id), [],
                            {row.draft_id: reason for row in rows})
-    with WriteTransaction(db_path) as conn:
+    with WriteTransaction(db_path, thread_id, interrupt_id) as conn:
         review = open_review(conn, thread_id, interrupt_id)
         texts = {"subject": subject, "body": body} if decision == EDIT else {}
         changes, refused, left_alone = plan(rows, review, decision, bulk=bulk,

@@ -1,7 +1,8 @@
 """The stored review of an approval interrupt: decisions saved one by one in the run database.
 
-Every decision is committed the moment it is made (one `BEGIN IMMEDIATE` transaction per
-operator action), so a quit, a crash or a dropped SSH session loses nothing and any console on
+Every decision is committed the moment it is made (one transaction per operator action, holding
+the review's lock: `BEGIN IMMEDIATE` on SQLite, an advisory lock per thread and interrupt on
+Postgres), so a quit, a crash or a dropped SSH session loses nothing and any console on
 the same file picks the review up where it stopped.
 
 Tables (per thread and interrupt id, so a new interrupt starts a fresh review):
@@ -12,47 +13,27 @@ Tables (per thread and interrupt id, so a new interrupt starts a fresh review):
   Edited text is carried forward: approving or rejecting an edited draft keeps its edits, so
   what the preview shows is what would go out.
 * `approval_submissions` - at most one row per (thread, interrupt): the claim that resumes the
-  graph. `claim_submission` takes it inside `BEGIN IMMEDIATE`, so of two consoles submitting at
-  once exactly one wins; the other gets `AlreadySubmitted("already decided at HH:MM by X")`.
+  graph. `claim_submission` takes it inside that locked transaction (and the primary key with
+  ON CONFLICT DO NOTHING backs it), so of two consoles submitting at once, on one file or on two
+  machines sharing a Postgres server, exactly one wins; the other gets `AlreadySubmitted("already decided at HH:MM by X")`.
   Decisions recorded after a submission are refused the same way.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from graphs.core import clock
-from graphs.storage import db as dbmod
+from graphs.storage import schema, sqldb
+from graphs.storage.location import exists
 
 ACCEPT, IGNORE, EDIT, PENDING = "accept", "ignore", "edit", "pending"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS approval_reviews (
-    thread_id    TEXT NOT NULL,
-    interrupt_id TEXT NOT NULL,
-    seq          INTEGER NOT NULL,
-    draft_id     TEXT NOT NULL,
-    decision     TEXT NOT NULL CHECK (decision IN ('accept', 'ignore', 'edit')),
-    subject      TEXT,
-    body         TEXT,
-    decided_by   TEXT NOT NULL,
-    updated_at   TEXT NOT NULL,
-    PRIMARY KEY (thread_id, interrupt_id, seq, draft_id)
-);
-CREATE TABLE IF NOT EXISTS approval_submissions (
-    thread_id    TEXT NOT NULL,
-    interrupt_id TEXT NOT NULL,
-    submitted_by TEXT NOT NULL,
-    submitted_at TEXT NOT NULL,
-    answer       TEXT NOT NULL DEFAULT 'null',
-    PRIMARY KEY (thread_id, interrupt_id)
-);
-"""
+SCHEMA = schema.REVIEWS  # the DDL lives in graphs/storage/schema.py (versioned)
 
 
 class AlreadySubmitted(Exception):
@@ -128,41 +109,53 @@ class Review:
 
 # -- storage ------------------------------------------------------------------------------------
 
-def connect(db_path: str | Path) -> sqlite3.Connection:
-    conn = dbmod.connect(db_path)
-    conn.isolation_level = None  # explicit transactions
-    conn.executescript(SCHEMA)
-    return conn
+def connect(db_path: str | Path) -> sqldb.Database:
+    """A read-write connection with cmo's tables at the current schema version."""
+    db = sqldb.connect(db_path)
+    try:
+        return schema.ensure(db)
+    except BaseException:
+        db.close()
+        raise
+
+
+def review_lock(thread_id: str, interrupt_id: str) -> str:
+    return f"approval:{thread_id}:{interrupt_id}"
 
 
 class WriteTransaction:
-    """`with WriteTransaction(db) as conn:` one BEGIN IMMEDIATE transaction, committed or rolled back."""
+    """`with WriteTransaction(db, thread, interrupt) as conn:` one transaction holding the
+    review's lock (BEGIN IMMEDIATE on SQLite), committed or rolled back, then closed."""
 
-    def __init__(self, db_path: str | Path) -> None:
+    def __init__(self, db_path: str | Path, thread_id: str = "", interrupt_id: str = "") -> None:
         self.conn = connect(db_path)
+        self._transaction = self.conn.transaction(lock=review_lock(thread_id, interrupt_id))
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+    def __enter__(self) -> sqldb.Database:
         try:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            return self._transaction.__enter__()
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self._transaction.__exit__(*exc)
         finally:
             self.conn.close()
 
 
-def _submission(conn: sqlite3.Connection, thread_id: str, interrupt_id: str) -> Submission | None:
-    row = conn.execute("SELECT submitted_by, submitted_at, answer FROM approval_submissions "
-                       "WHERE thread_id = ? AND interrupt_id = ?", (thread_id, interrupt_id)).fetchone()
+def _submission(conn: sqldb.Database, thread_id: str, interrupt_id: str) -> Submission | None:
+    row = conn.one("SELECT submitted_by, submitted_at, answer FROM approval_submissions "
+                   "WHERE thread_id = ? AND interrupt_id = ?", (thread_id, interrupt_id))
     if row is None:
         return None
     return Submission(thread_id, interrupt_id, row[0], row[1], json.loads(row[2] or "null"))
 
 
-def read_review(conn: sqlite3.Connection, thread_id: str, interrupt_id: str) -> Review:
+def read_review(conn: sqldb.Database, thread_id: str, interrupt_id: str) -> Review:
     review = Review(thread_id, interrupt_id, submission=_submission(conn, thread_id, interrupt_id))
-    for seq, draft_id, decision, subject, body, by, updated in conn.execute(
+    for seq, draft_id, decision, subject, body, by, updated in conn.all(
             "SELECT seq, draft_id, decision, subject, body, decided_by, updated_at "
             "FROM approval_reviews WHERE thread_id = ? AND interrupt_id = ? ORDER BY seq",
             (thread_id, interrupt_id)):
@@ -172,11 +165,14 @@ def read_review(conn: sqlite3.Connection, thread_id: str, interrupt_id: str) -> 
 
 
 def load_review(db_path: str | Path, thread_id: str, interrupt_id: str) -> Review:
-    conn = connect(db_path)
-    try:
+    """The stored review, read without writing anything (no DDL: a locked file stays readable)."""
+    if not exists(db_path):
+        return Review(thread_id, interrupt_id)
+    with sqldb.connect(db_path, readonly=True) as conn:
+        present = schema.check(conn, ("approval_reviews", "approval_submissions"))
+        if present != {"approval_reviews", "approval_submissions"}:
+            return Review(thread_id, interrupt_id)
         return read_review(conn, thread_id, interrupt_id)
-    finally:
-        conn.close()
 
 
 def get_submission(db_path: str | Path, thread_id: str, interrupt_id: str) -> Submission | None:
@@ -191,7 +187,7 @@ class Change:
     body: str | None = None
 
 
-def append_changes(conn: sqlite3.Connection, review: Review, changes: Sequence[Change], by: str) -> None:
+def append_changes(conn: sqldb.Database, review: Review, changes: Sequence[Change], by: str) -> None:
     """Append one action's rows (one `seq`), carrying edited text forward."""
     if not changes:
         return
@@ -212,12 +208,16 @@ def append_changes(conn: sqlite3.Connection, review: Review, changes: Sequence[C
             decision = EDIT  # approving an edited draft sends the edited text
         rows.append((review.thread_id, review.interrupt_id, seq, change.draft_id, decision,
                      subject, body, by, now))
-    conn.executemany("INSERT OR REPLACE INTO approval_reviews (thread_id, interrupt_id, seq, "
-                     "draft_id, decision, subject, body, decided_by, updated_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    conn.executemany("INSERT INTO approval_reviews (thread_id, interrupt_id, seq, draft_id, "
+                     "decision, subject, body, decided_by, updated_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                     "ON CONFLICT (thread_id, interrupt_id, seq, draft_id) DO UPDATE SET "
+                     "decision = excluded.decision, subject = excluded.subject, "
+                     "body = excluded.body, decided_by = excluded.decided_by, "
+                     "updated_at = excluded.updated_at", rows)
 
 
-def open_review(conn: sqlite3.Connection, thread_id: str, interrupt_id: str) -> Review:
+def open_review(conn: sqldb.Database, thread_id: str, interrupt_id: str) -> Review:
     review = read_review(conn, thread_id, interrupt_id)
     if review.submission is not None:
         raise AlreadySubmitted(review.submission)
@@ -228,7 +228,7 @@ def record_decisions(db_path: str | Path, thread_id: str, interrupt_id: str,
                      changes: Sequence[Change], *, by: str) -> Review:
     """Save one operator action (one undo step) as given, without the sendable/cap checks
     (use `decide` for those); returns the review as stored afterwards."""
-    with WriteTransaction(db_path) as conn:
+    with WriteTransaction(db_path, thread_id, interrupt_id) as conn:
         append_changes(conn, open_review(conn, thread_id, interrupt_id), changes, by)
         return read_review(conn, thread_id, interrupt_id)
 
@@ -242,13 +242,13 @@ def record_decision(db_path: str | Path, thread_id: str, interrupt_id: str, draf
 
 def undo_last(db_path: str | Path, thread_id: str, interrupt_id: str) -> tuple[list[str], Review]:
     """Remove the newest action; returns (the draft ids it had changed, the review afterwards)."""
-    with WriteTransaction(db_path) as conn:
+    with WriteTransaction(db_path, thread_id, interrupt_id) as conn:
         open_review(conn, thread_id, interrupt_id)
-        row = conn.execute("SELECT max(seq) FROM approval_reviews WHERE thread_id = ? AND "
-                           "interrupt_id = ?", (thread_id, interrupt_id)).fetchone()
+        row = conn.one("SELECT max(seq) FROM approval_reviews WHERE thread_id = ? AND "
+                       "interrupt_id = ?", (thread_id, interrupt_id))
         undone: list[str] = []
         if row and row[0] is not None:
-            undone = [r[0] for r in conn.execute(
+            undone = [r[0] for r in conn.all(
                 "SELECT draft_id FROM approval_reviews WHERE thread_id = ? AND interrupt_id = ? "
                 "AND seq = ? ORDER BY draft_id", (thread_id, interrupt_id, row[0]))]
             conn.execute("DELETE FROM approval_reviews WHERE thread_id = ? AND interrupt_id = ? "
@@ -260,21 +260,25 @@ def undo_last(db_path: str | Path, thread_id: str, interrupt_id: str) -> tuple[l
 def claim_submission(db_path: str | Path, thread_id: str, interrupt_id: str, by: str,
                      answer: Any = None) -> Submission:
     """Take the one right to resume this interrupt; the loser gets AlreadySubmitted."""
-    with WriteTransaction(db_path) as conn:
+    with WriteTransaction(db_path, thread_id, interrupt_id) as conn:
         submitted = _submission(conn, thread_id, interrupt_id)
         if submitted is not None:
             raise AlreadySubmitted(submitted)
         submission = Submission(thread_id, interrupt_id, by, clock.now_iso(), answer)
-        conn.execute("INSERT INTO approval_submissions (thread_id, interrupt_id, submitted_by, "
-                     "submitted_at, answer) VALUES (?, ?, ?, ?, ?)",
-                     (thread_id, interrupt_id, by, submission.submitted_at,
-                      json.dumps(answer, ensure_ascii=False)))
+        inserted = conn.execute(
+            "INSERT INTO approval_submissions (thread_id, interrupt_id, submitted_by, "
+            "submitted_at, answer) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (thread_id, interrupt_id) DO NOTHING",
+            (thread_id, interrupt_id, by, submission.submitted_at,
+             json.dumps(answer, ensure_ascii=False))).rowcount
+        if inserted != 1:  # only without the lock's protection (never on either engine today)
+            raise AlreadySubmitted(_submission(conn, thread_id, interrupt_id) or submission)
     return submission
 
 
 def release_submission(db_path: str | Path, thread_id: str, interrupt_id: str, by: str) -> bool:
     """Give a claim back when the resume could not even start (the thread is still waiting)."""
-    with WriteTransaction(db_path) as conn:
+    with WriteTransaction(db_path, thread_id, interrupt_id) as conn:
         cursor = conn.execute("DELETE FROM approval_submissions WHERE thread_id = ? AND "
                               "interrupt_id = ? AND submitted_by = ?", (thread_id, interrupt_id, by))
         return cursor.rowcount > 0

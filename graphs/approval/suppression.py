@@ -1,6 +1,7 @@
 """The suppression (do-not-contact) list: emails and `@domain` entries shared by every thread.
 
-One table in the run database (all of its SQL is in this module), one row per entry with who
+One table in the run database (all of its SQL is in this module; its DDL is in
+graphs/storage/schema.py), on SQLite or Postgres, one row per entry with who
 added it, when, why and from where (`manual`, `import`, a vendor's unsubscribe or bounce
 export). The gates (graphs/approval/gates.py) and the execute node read it through
 `Suppressions`, so an entry added after a review was made still stops the send.
@@ -13,26 +14,17 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from graphs.core import clock
-from graphs.storage import db as dbmod
+from graphs.storage import schema, sqldb
+from graphs.storage.location import exists
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS suppression (
-    entry      TEXT PRIMARY KEY,          -- a lower-cased email, or '@domain'
-    kind       TEXT NOT NULL CHECK (kind IN ('email', 'domain')),
-    reason     TEXT NOT NULL DEFAULT '',
-    source     TEXT NOT NULL DEFAULT 'manual',
-    added_by   TEXT NOT NULL,
-    added_at   TEXT NOT NULL
-);
-"""
+SCHEMA = schema.SUPPRESSION  # the DDL lives in graphs/storage/schema.py (versioned)
+LOCK = "suppression"
 
 _EMAIL = re.compile(r"^[^@\s,;<>\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 _DOMAIN = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
@@ -80,11 +72,24 @@ def normalize(text: str) -> tuple[str, str]:
     raise SuppressionError(f"{text!r} is neither an email address nor an @domain")
 
 
-def _connect(db_path: str | Path) -> sqlite3.Connection:
-    conn = dbmod.connect(db_path)
-    conn.isolation_level = None
-    conn.executescript(SCHEMA)
-    return conn
+def _connect(db_path: str | Path) -> sqldb.Database:
+    db = sqldb.connect(db_path)
+    try:
+        return schema.ensure(db)
+    except BaseException:
+        db.close()
+        raise
+
+
+_UPSERT = ("INSERT INTO suppression (entry, kind, reason, source, added_by, added_at) "
+           "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry) DO UPDATE SET reason=excluded.reason, "
+           "source=excluded.source, added_by=excluded.added_by, added_at=excluded.added_at")
+
+
+def _upsert(db_path: str | Path, rows: list[tuple]) -> None:
+    with _connect(db_path) as db, db.transaction(lock=LOCK):
+        if rows:
+            db.executemany(_UPSERT, rows)
 
 
 def add(db_path: str | Path, entries: Iterable[str], *, by: str, reason: str = "",
@@ -92,44 +97,28 @@ def add(db_path: str | Path, entries: Iterable[str], *, by: str, reason: str = "
     """Add (or update the reason of) entries in one transaction; returns them as stored."""
     normalized = [normalize(entry) for entry in entries]
     now = clock.now_iso()
-    conn = _connect(db_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            "INSERT INTO suppression (entry, kind, reason, source, added_by, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry) DO UPDATE SET reason=excluded.reason, "
-            "source=excluded.source, added_by=excluded.added_by, added_at=excluded.added_at",
-            [(entry, kind, reason, source, by, now) for entry, kind in normalized])
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    _upsert(db_path, [(entry, kind, reason, source, by, now) for entry, kind in normalized])
     return [Entry(entry, kind, reason, source, by, now) for entry, kind in normalized]
 
 
 def remove(db_path: str | Path, entries: Iterable[str]) -> list[str]:
     """Remove entries; returns the ones that were there."""
     normalized = [normalize(entry)[0] for entry in entries]
-    conn = _connect(db_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        removed = [entry for entry in normalized
-                   if conn.execute("DELETE FROM suppression WHERE entry = ?", (entry,)).rowcount]
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    return removed
+    with _connect(db_path) as db, db.transaction(lock=LOCK):
+        return [entry for entry in normalized
+                if db.execute("DELETE FROM suppression WHERE entry = ?", (entry,)).rowcount]
 
 
 def list_entries(db_path: str | Path) -> list[Entry]:
-    if not Path(db_path).exists():
+    """Every entry, read without writing anything (no DDL: a locked file stays readable)."""
+    if not exists(db_path):
         return []
-    conn = _connect(db_path)
-    try:
-        return [Entry(*row) for row in conn.execute(
+    with sqldb.connect(db_path, readonly=True) as db:
+        if not schema.check(db, ("suppression",)):
+            return []
+        return [Entry(*row) for row in db.all(
             "SELECT entry, kind, reason, source, added_by, added_at FROM suppression "
             "ORDER BY kind, entry")]
-    finally:
-        conn.close()
 
 
 def parse_import(text: str) -> tuple[list[tuple[str, str]], list[BadLine]]:
@@ -162,31 +151,20 @@ def import_text(db_path: str | Path, text: str, *, by: str, source: str = "impor
     if bad and not skip_bad:
         raise ImportRefused(bad)
     now = clock.now_iso()
-    conn = _connect(db_path)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(
-            "INSERT INTO suppression (entry, kind, reason, source, added_by, added_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (entry) DO UPDATE SET reason=excluded.reason, "
-            "source=excluded.source, added_by=excluded.added_by, added_at=excluded.added_at",
-            [(entry, "domain" if entry.startswith("@") else "email", reason, source, by, now)
-             for entry, reason in good])
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
+    _upsert(db_path, [(entry, "domain" if entry.startswith("@") else "email", reason, source, by,
+                       now) for entry, reason in good])
     return len(good), bad
 
 
 def export_text(db_path: str | Path, *, as_json: bool = False) -> str:
     entries = list_entries(db_path)
+    # Cleaned and formula-safe (graphs/core/exports.py): a reason came from an import file.
+    from graphs.core.exports import csv_text, json_text
+
     if as_json:
-        return json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(("email", "reason", "source", "added_by", "added_at"))
-    for e in entries:
-        writer.writerow((e.entry, e.reason, e.source, e.added_by, e.added_at))
-    return buffer.getvalue()
+        return json_text([e.as_dict() for e in entries], indent=2) + "\n"
+    return csv_text(("email", "reason", "source", "added_by", "added_at"),
+                    [(e.entry, e.reason, e.source, e.added_by, e.added_at) for e in entries])
 
 
 class Suppressions:

@@ -2,7 +2,8 @@
 
 One row per (thread_id, draft_id, service), in the run database. The protocol, per service:
 
-1. `claim_many` (one committed `BEGIN IMMEDIATE` transaction) turns each draft into
+1. `claim_many` (one committed transaction holding the ledger's lock: `BEGIN IMMEDIATE` on
+   SQLite, the `send_ledger` advisory lock on Postgres) turns each draft into
    * `already` - the row says `sent`: never call the vendor again;
    * `new`     - no row (or a `skipped` one that now fits under the daily cap): row -> `pending`;
    * `resend`  - the row is `pending`/`failed`: an earlier attempt may have reached the vendor
@@ -27,14 +28,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
 from graphs.core import clock
-from graphs.storage import db as dbmod
+from graphs.storage import schema, sqldb
+from graphs.storage.location import exists
 
 CAPPED_SERVICES = ("instantly", "outbox")
 DAILY_CAP = "daily cap"
@@ -69,24 +70,7 @@ def due_day(today: str, position: int, cap: int) -> str:
     return (date.fromisoformat(today) + timedelta(days=1 + position // cap)).isoformat()
 
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS send_ledger (
-    thread_id  TEXT NOT NULL,
-    draft_id   TEXT NOT NULL,
-    service    TEXT NOT NULL,
-    status     TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'skipped', 'failed')),
-    email      TEXT NOT NULL DEFAULT '',
-    day        TEXT NOT NULL,
-    payload    TEXT NOT NULL DEFAULT '{}',
-    detail     TEXT NOT NULL DEFAULT '',
-    attempts   INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (thread_id, draft_id, service)
-);
-CREATE INDEX IF NOT EXISTS send_ledger_day ON send_ledger (day, service, status);
-CREATE INDEX IF NOT EXISTS send_ledger_draft ON send_ledger (draft_id, service, status);
-"""
+SCHEMA = schema.SEND_LEDGER  # the DDL lives in graphs/storage/schema.py (versioned)
 
 
 def _locked(method):
@@ -107,17 +91,38 @@ class Claim:
         return self.outcome in ("new", "resend")
 
 
+ROW_COLUMNS = ("thread_id", "draft_id", "service", "status", "email", "day", "payload", "detail",
+               "attempts", "created_at", "updated_at")
+LOCK = "send_ledger"  # one lock for every claim: the daily cap and de-duplication span threads
+
+
 class Ledger:
-    def __init__(self, db_path: str | Path) -> None:
-        self.conn = dbmod.connect(db_path)
-        self.conn.isolation_level = None  # explicit transactions below
-        self.conn.row_factory = sqlite3.Row
+    """The ledger at a location (SQLite path or postgresql:// URL).
+
+    `readonly=True` is for paths that only look (the approval screen's counts, queued drafts):
+    no DDL, no migration; an absent ledger reads as empty."""
+
+    def __init__(self, db_path: str | Path, *, readonly: bool = False) -> None:
         self.lock = threading.RLock()  # one connection, used from worker threads in turn
-        with self.lock:
-            self.conn.executescript(SCHEMA)
+        self.absent = False
+        if readonly and not exists(db_path):
+            self.conn = None
+            self.absent = True
+            return
+        self.conn = sqldb.connect(db_path, readonly=readonly)
+        try:
+            with self.lock:
+                if readonly:
+                    self.absent = not schema.check(self.conn, ("send_ledger",))
+                else:
+                    schema.ensure(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            self.conn.close()
 
     def __enter__(self) -> "Ledger":
         return self
@@ -134,11 +139,13 @@ class Ledger:
         the live run of the same batch queue what the dry run said would go out now. A dry run
         counts both (it predicts the live day, and honours the dry runs before it)."""
         day = day or clock.now().date().isoformat()
+        if self.absent:
+            return 0
         services = cap_services(service)
         marks = ",".join("?" * len(services))
-        row = self.conn.execute(
+        row = self.conn.one(
             f"SELECT COUNT(*) FROM send_ledger WHERE day = ? AND service IN ({marks}) "
-            "AND status IN ('pending', 'sent')", (day, *services)).fetchone()
+            "AND status IN ('pending', 'sent')", (day, *services))
         return int(row[0])
 
     @_locked
@@ -149,15 +156,14 @@ class Ledger:
         day = clock.now().date().isoformat()
         capped = daily_cap is not None and service in CAPPED_SERVICES
         claims: list[Claim] = []
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self.conn.transaction(lock=LOCK):
             used = self.sent_today(day, service) if capped else 0
             queued_count = 0
             for draft_id, email, payload in items:
-                row = self.conn.execute(
+                row = self.conn.one(
                     "SELECT status FROM send_ledger WHERE thread_id=? AND draft_id=? AND service=?",
-                    (thread_id, draft_id, service)).fetchone()
-                status = row["status"] if row else None
+                    (thread_id, draft_id, service))
+                status = row[0] if row else None
                 if status == "sent":
                     claims.append(Claim(draft_id, "already"))
                     continue
@@ -190,7 +196,8 @@ class Ledger:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (thread_id, draft_id, service) DO UPDATE SET status=excluded.status, "
                     "day=excluded.day, payload=excluded.payload, detail=excluded.detail, "
-                    "attempts=attempts+excluded.attempts, updated_at=excluded.updated_at",
+                    "attempts=send_ledger.attempts+excluded.attempts, "
+                    "updated_at=excluded.updated_at",
                     (thread_id, draft_id, service, "skipped" if over else "pending", email, day,
                      json.dumps(payload, sort_keys=True, ensure_ascii=False),
                      detail, 0 if over else 1, now, now))
@@ -199,23 +206,19 @@ class Ledger:
                 else:
                     used += 1 if capped else 0
                     claims.append(Claim(draft_id, "new"))
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
         return claims
 
     def _elsewhere(self, thread_id: str, draft_id: str, service: str) -> tuple[str, str] | None:
         """(thread, when) of another thread that sent (or is sending) this draft's effect."""
         services = ONCE_ACROSS_THREADS.get(service, ())
-        if not services:
+        if not services or self.absent:
             return None
         marks = ",".join("?" * len(services))
-        row = self.conn.execute(
+        row = self.conn.one(
             f"SELECT thread_id, updated_at FROM send_ledger WHERE draft_id=? AND service IN ({marks}) "
             "AND thread_id != ? AND status IN ('sent', 'pending') AND day NOT LIKE 'copied:%' "
-            "ORDER BY updated_at LIMIT 1", (draft_id, *services, thread_id)).fetchone()
-        return (row["thread_id"], row["updated_at"]) if row is not None else None
+            "ORDER BY updated_at, thread_id LIMIT 1", (draft_id, *services, thread_id))
+        return (row[0], row[1]) if row is not None else None
 
     @_locked
     def sent_elsewhere(self, thread_id: str, draft_ids: Iterable[str],
@@ -235,25 +238,26 @@ class Ledger:
         row that already says `sent`."""
         now = clock.now_iso()
         day = clock.now().date().isoformat()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        rows = [(thread_id, draft_id, service, email, day, BLOCKED + reason, now, now)
+                for draft_id, email, reason in items]
+        if not rows:
+            return
+        with self.conn.transaction(lock=LOCK):
             self.conn.executemany(
                 "INSERT INTO send_ledger (thread_id, draft_id, service, status, email, day, detail, "
                 "created_at, updated_at) VALUES (?, ?, ?, 'skipped', ?, ?, ?, ?, ?) "
                 "ON CONFLICT (thread_id, draft_id, service) DO UPDATE SET status='skipped', "
-                "detail=excluded.detail, updated_at=excluded.updated_at WHERE status != 'sent'",
-                [(thread_id, draft_id, service, email, day, BLOCKED + reason, now, now)
-                 for draft_id, email, reason in items])
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+                "detail=excluded.detail, updated_at=excluded.updated_at "
+                "WHERE send_ledger.status != 'sent'", rows)
 
     @_locked
     def skipped(self, thread_id: str, service: str) -> list[dict]:
         """This thread's skipped rows of `service` (queued, blocked, sent elsewhere), no payload."""
-        return [dict(row) for row in self.conn.execute(
-            "SELECT draft_id, email, detail, day, updated_at FROM send_ledger WHERE thread_id = ? "
+        if self.absent:
+            return []
+        names = ("draft_id", "email", "detail", "day", "updated_at")
+        return [dict(zip(names, row)) for row in self.conn.all(
+            f"SELECT {', '.join(names)} FROM send_ledger WHERE thread_id = ? "
             "AND service = ? AND status = 'skipped' ORDER BY draft_id", (thread_id, service))]
 
     def mark(self, thread_id: str, draft_id: str, service: str, status: str, detail: str = "") -> None:
@@ -263,22 +267,21 @@ class Ledger:
     def mark_many(self, thread_id: str, service: str, draft_ids: Iterable[str], status: str,
                   detail: str = "") -> None:
         now = clock.now_iso()
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
+        rows = [(status, detail, now, thread_id, draft_id, service) for draft_id in draft_ids]
+        if not rows:
+            return
+        with self.conn.transaction(lock=LOCK):
             self.conn.executemany(
                 "UPDATE send_ledger SET status=?, detail=?, updated_at=? "
-                "WHERE thread_id=? AND draft_id=? AND service=?",
-                [(status, detail, now, thread_id, draft_id, service) for draft_id in draft_ids])
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+                "WHERE thread_id=? AND draft_id=? AND service=?", rows)
 
     # -- reading --------------------------------------------------------------------------------
     @_locked
     def rows(self, thread_id: str, service: str | None = None,
              statuses: Iterable[str] | None = None) -> list[dict]:
-        sql = "SELECT * FROM send_ledger WHERE thread_id = ?"
+        if self.absent:
+            return []
+        sql = f"SELECT {', '.join(ROW_COLUMNS)} FROM send_ledger WHERE thread_id = ?"
         params: list[Any] = [thread_id]
         if service is not None:
             sql += " AND service = ?"
@@ -289,8 +292,8 @@ class Ledger:
             params += statuses
         sql += " ORDER BY created_at, draft_id, service"
         result = []
-        for row in self.conn.execute(sql, params).fetchall():
-            item = dict(row)
+        for row in self.conn.all(sql, params):
+            item = dict(zip(ROW_COLUMNS, row))
             item["payload"] = json.loads(item["payload"])
             result.append(item)
         return result
@@ -299,9 +302,11 @@ class Ledger:
     def counts(self, thread_id: str) -> dict[str, dict[str, int]]:
         """{service: {status: count}} for one thread."""
         out: dict[str, dict[str, int]] = {}
-        for service, status, count in self.conn.execute(
+        if self.absent:
+            return out
+        for service, status, count in self.conn.all(
                 "SELECT service, status, COUNT(*) FROM send_ledger WHERE thread_id = ? "
-                "GROUP BY service, status", (thread_id,)).fetchall():
+                "GROUP BY service, status", (thread_id,)):
             out.setdefault(service, {})[status] = count
         return out
 

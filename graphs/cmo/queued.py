@@ -16,10 +16,12 @@ from graphs.cmo.ledger import QUEUED, Ledger, capped_service
 
 def queued_drafts(db_path: str | Path, thread_id: str, mode: str) -> list[dict]:
     """[{draft_id, due}] still queued for this thread (service per execution mode)."""
-    if not Path(db_path).exists():
+    from graphs.storage.location import exists
+
+    if not exists(db_path):
         return []
     service = capped_service(mode)
-    with Ledger(db_path) as ledger:
+    with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL; absent reads as empty
         return [{"draft_id": row["draft_id"], "due": row["detail"][len(QUEUED):]}
                 for row in ledger.skipped(thread_id, service)
                 if str(row["detail"]).startswith(QUEUED)]

@@ -25,16 +25,40 @@ class _Section(BaseModel):
 
 class StorageConfig(_Section):
     db: str = DEFAULT_DB
+    # A Postgres server for a team (postgresql://USER@HOST:PORT/DATABASE); wins over `db`.
+    url: str | None = None
+    # The environment variable holding the server's password (else libpq's PGPASSWORD).
+    password_env: str | None = None
 
-    @field_validator("db")
+    @field_validator("db", "url")
     @classmethod
-    def _no_password_in_file(cls, value: str) -> str:
+    def _no_password_in_file(cls, value: str | None) -> str | None:
         from graphs.storage.location import has_password
 
-        if has_password(value):
+        if value is not None and has_password(value):
             raise ValueError("a database password does not belong in config.yaml: remove it from "
-                             "the URL and set PGPASSWORD in the environment")
+                             "the URL and set PGPASSWORD (or the variable storage.password_env "
+                             "names) in the environment")
+        from graphs.storage.location import is_server_url
+
+        if value is not None and not is_server_url(value) and os.path.isdir(value):
+            raise ValueError(f"{value} is a directory: name the SQLite file itself "
+                             f"(e.g. {os.path.join(value, 'cmo.sqlite')})")
         return value
+
+    @field_validator("url")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        from graphs.storage.location import is_server_url
+
+        if value is not None and not is_server_url(value):
+            raise ValueError("must be a postgresql:// URL (a SQLite file goes in storage.db)")
+        return value
+
+    @property
+    def location(self) -> str:
+        """Where the database is: storage.url when set, else the storage.db file."""
+        return self.url or self.db
 
 
 _STARS = re.compile(r"^\s*(\d+)\s*\.\.\s*(\d+)\s*$")
@@ -276,7 +300,7 @@ class Config(_Section):
     def summary(self) -> str:
         github = "sandbox" if self.github_is_sandbox() else "live GitHub"
         return (f"valid: {github}, llm {self.llm.provider}, execution {self.execution.mode}, "
-                f"db {self.storage.db}, max_repos {self.limits.max_repos}, "
+                f"db {self.storage.location}, max_repos {self.limits.max_repos}, "
                 f"max_people {self.limits.max_people}")
 
 

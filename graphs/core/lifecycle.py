@@ -160,20 +160,9 @@ def thread_graph(db_path: str | Path, thread_id: str) -> str | None:
     recorded = registered_graph(db_path, thread_id)
     if recorded:
         return recorded
-    if not Path(db_path).exists():
-        return None
-    import sqlite3
+    from graphs.storage.inspect import thread_head
 
-    from graphs.storage import db as dbmod
-    from graphs.storage import sql
-
-    conn = dbmod.connect(db_path, readonly=True)  # a decision path reads; it never writes
-    try:
-        head = sql.thread_head(conn, thread_id)
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
+    head = thread_head(db_path, thread_id)  # read-only, on SQLite or Postgres
     if head is None:
         return None
     from graphs.storage.observed import graph_from_metadata, metadata_dict

@@ -16,8 +16,8 @@ async def grow_marketing_thread(db_path: str | Path, turns: int, *,
                                 thread_id: str = "mkt-growth") -> list[dict[str, Any]]:
     from graphs.core.config import Config
     from graphs.marketing_team.graph import build_graph, initial_input, make_context
-    from graphs.storage import db as dbmod
     from graphs.storage import sql
+    from graphs.storage.inspect import read_conn
     from graphs.storage.checkpoint import open_saver
 
     cfg = Config()
@@ -33,11 +33,8 @@ async def grow_marketing_thread(db_path: str | Path, turns: int, *,
                                                   thread_id), config, context=ctx)
                 seconds = time.perf_counter() - started
                 cpu_seconds = time.process_time() - cpu_started
-                conn = dbmod.connect(db_path, readonly=True)
-                try:
+                with read_conn(db_path) as conn:
                     stored = sum(size for _, size in sql.payload_bytes(conn).values())
-                finally:
-                    conn.close()
                 rows.append({"turn": turn + 1, "stored_bytes": stored, "seconds": seconds,
                              "cpu_seconds": cpu_seconds})
             final = (await graph.aget_state(config)).values

@@ -6,6 +6,11 @@ built-in safe types are revived, so a file cannot make us construct arbitrary ob
 is kept small by the graphs' channel declarations, not by a private format: the marketing
 transcript is a `DeltaChannel` (only each step's new messages are stored).
 
+On a `postgresql://` location the same three openers return langgraph-checkpoint-postgres's
+savers (AsyncPostgresSaver / PostgresSaver, their own schema and `setup()`), with the same
+serializer and compact versions that stay unique per (channel, version) there
+(`unique_channel_version`). A read saver's session is read-only (`default_transaction_read_only`).
+
 Files written by older cmo versions hold values in a private format (type tag `cmo_blob` and
 `{"__cmo_blob__": sha}` references into the `cmo_blobs` table). `LegacyAwareSerializer` still
 reads them, and `cmo db upgrade` (graphs.storage.upgrade) rewrites them into the stock format.
@@ -119,7 +124,7 @@ def has_legacy_format(conn: sqlite3.Connection) -> bool:
 
 def legacy_notice(db_path: str | Path) -> str | None:
     """One sentence for the operator when the file needs `cmo db upgrade`, else None."""
-    if not Path(db_path).exists():
+    if _is_postgres(db_path) or not Path(db_path).exists():
         return None
     try:
         conn = dbmod.connect(db_path, readonly=True)
@@ -156,9 +161,128 @@ def next_channel_version(current: str | int | None, channel: Any = None) -> str:
     return f"{number + 1:016}"
 
 
+def unique_channel_version(current: str | int | None, channel: Any = None) -> str:
+    """The compact counter plus 8 random hex digits, for Postgres (`0000000000000035.9f3a0c1e`).
+
+    Postgres stores each channel value once per (thread, channel, version) and skips a row whose
+    key exists (`ON CONFLICT DO NOTHING`): a step retried after a crash, or a branch written
+    from an older checkpoint, must not reuse the version of a value it did not write, or it
+    would read the other value back. The suffix keeps versions unique where a bare counter is
+    not, at 25 bytes instead of the stock 49; the counter still decides the order."""
+    import secrets
+
+    return f"{next_channel_version(current, channel)}.{secrets.token_hex(4)}"
+
+
+def _is_postgres(location: str | Path) -> bool:
+    from graphs.storage.location import is_postgres
+
+    return is_postgres(location)
+
+
+def _pg_error(url: str, exc: BaseException) -> dbmod.DatabaseError:
+    from graphs.storage.location import connect_reason, redact
+
+    return dbmod.DatabaseError(f"{redact(url)}: cannot connect ({connect_reason(exc)})")
+
+
+SETUP_LOCK = 0x636D6F5F73657475  # "cmo_setu": one setup() at a time across machines
+
+
+@asynccontextmanager
+async def _open_async_postgres(url: str) -> AsyncIterator[Any]:
+    import psycopg
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=0,
+                                                     row_factory=dict_row, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise _pg_error(url, exc) from None
+    serde = make_serializer(None)
+    try:
+        saver = AsyncPostgresSaver(conn, serde=serde)
+        saver.get_next_version = unique_channel_version
+        # setup() is not safe when two sessions migrate a fresh database at once: serialise it.
+        await conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+        try:
+            await saver.setup()
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+        yield saver
+    finally:
+        await conn.close()
+
+
+def _connect_sync_postgres(url: str, *, readonly: bool) -> Any:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    options = {"options": "-c default_transaction_read_only=on"} if readonly else {}
+    try:
+        return psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row,
+                               connect_timeout=10, **options)
+    except psycopg.Error as exc:
+        raise _pg_error(url, exc) from None
+
+
+class _TupleRows:
+    """The saver's psycopg connection (dict rows, which the saver needs) seen with tuple rows,
+    as graphs.storage.sqldb.Database and graphs.storage.sql read them: one session, so cmo's
+    statements can share the saver's transaction."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, query: Any, params: Any = ()) -> Any:
+        from psycopg.rows import tuple_row
+
+        cur = self._conn.cursor(row_factory=tuple_row)
+        cur.execute(query, params)
+        return cur
+
+    def cursor(self, **kwargs: Any) -> Any:
+        from psycopg.rows import tuple_row
+
+        kwargs.setdefault("row_factory", tuple_row)
+        return self._conn.cursor(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+@contextmanager
+def _open_sync_postgres(url: str, *, readonly: bool) -> Iterator[Any]:
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    from graphs.storage.location import redact
+    from graphs.storage.sqldb import Database
+
+    conn = _connect_sync_postgres(url, readonly=readonly)
+    try:
+        saver = PostgresSaver(conn, serde=make_serializer(None))
+        saver.get_next_version = unique_channel_version
+        if not readonly:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+            try:
+                saver.setup()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+        # graphs.storage.sql's functions on the saver's own session (they read tuples).
+        saver.cmo_conn = Database(_TupleRows(conn), "postgres", redact(url))
+        yield saver
+    finally:
+        conn.close()
+
+
 @asynccontextmanager
 async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
-    """An AsyncSqliteSaver bound to the running loop; always closed on exit."""
+    """An async saver bound to the running loop (SQLite file or Postgres URL); always closed."""
+    if _is_postgres(db_path):
+        async with _open_async_postgres(str(db_path)) as saver:
+            yield saver
+        return
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -183,7 +307,11 @@ async def open_saver(db_path: str | Path) -> AsyncIterator[Any]:
 
 @contextmanager
 def open_sync_saver(db_path: str | Path) -> Iterator[Any]:
-    """A writable SqliteSaver for thread workers (never call it from an event loop)."""
+    """A writable sync saver for thread workers (never call it from an event loop)."""
+    if _is_postgres(db_path):
+        with _open_sync_postgres(str(db_path), readonly=False) as saver:
+            yield saver
+        return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     serde = make_serializer(db_path)
@@ -192,19 +320,58 @@ def open_sync_saver(db_path: str | Path) -> Iterator[Any]:
         saver = SqliteSaver(conn, serde=serde)
         saver.get_next_version = next_channel_version
         saver.setup()
+        saver.cmo_conn = conn
         yield saver
     finally:
         conn.close()
         serde.close()
 
 
+class DeferredValue:
+    """A stored value left encoded until someone asks for it (see DeferringSerializer)."""
+
+    __slots__ = ("_serde", "_typed")
+
+    def __init__(self, serde: Any, typed: tuple[str, bytes]) -> None:
+        self._serde, self._typed = serde, typed
+
+    def load(self) -> Any:
+        return self._serde.loads_typed(self._typed)
+
+
+class DeferringSerializer:
+    """Leaves pending-write values that hold LangGraph's own types (Interrupt, Send, Command)
+    encoded, as DeferredValue. Decoding one imports `langgraph.types` and with it langchain_core
+    and langsmith (~0.4 s, most of a `cmo show --field` that prints none of them). A checkpoint
+    (it always has "channel_values") is never deferred; a false match only decodes eagerly."""
+
+    def __init__(self, base: Any) -> None:
+        self._base = base
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        kind, raw = data
+        if kind == "msgpack" and isinstance(raw, (bytes, bytearray)) \
+                and b"langgraph.types" in raw and b"channel_values" not in raw:
+            return DeferredValue(self._base, data)
+        return self._base.loads_typed(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+
 @contextmanager
 def open_read_saver(db_path: str | Path) -> Iterator[Any]:
-    """A SqliteSaver on a READ-ONLY connection: never setup(), never a write to the file.
+    """A saver on a READ-ONLY connection: never setup(), never a write.
 
-    Raises DatabaseError when the file does not exist. The saver's own schema migration
+    SQLite: raises DatabaseError when the file does not exist; the saver's own schema migration
     (adding writes.task_path) is skipped; `_has_task_path` says whether the column is there.
+    Postgres: a read-only session (its tables may not exist yet: sql.has_checkpoints says).
+    `saver.cmo_conn` is the connection graphs.storage.sql's functions take.
     """
+    if _is_postgres(db_path):
+        with _open_sync_postgres(str(db_path), readonly=True) as saver:
+            yield saver
+        return
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     serde = make_serializer(db_path)
@@ -213,6 +380,7 @@ def open_read_saver(db_path: str | Path) -> Iterator[Any]:
         saver = SqliteSaver(conn, serde=serde)
         saver.is_setup = True  # setup() would CREATE/ALTER tables: a reader must not write
         saver._has_task_path = sql.has_writes(conn) and "task_path" in sql.columns(conn, "writes")
+        saver.cmo_conn = conn
         yield saver
     finally:
         conn.close()

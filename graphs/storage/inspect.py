@@ -4,7 +4,11 @@ Synchronous on purpose: the console calls these from thread workers and the CLI 
 directly. Nothing here imports langgraph.graph or compiles a graph: state comes from the saver
 (graphs.storage.replay), history pages read checkpoint metadata with one indexed query and never
 decode checkpoint blobs, so a thread with 10,000 checkpoints opens at once. Every connection is
-read-only: a read never writes to the file.
+read-only: a read never writes to the file or the server.
+
+On Postgres the state comes from PostgresSaver.get_tuple (its public API); history pages stay
+one metadata-only query (graphs.storage.sql_pg), because the saver's `list` loads every blob of
+every checkpoint it returns.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from graphs.storage import db as dbmod
+from graphs.storage import location
 from graphs.storage.observed import metadata_dict
 from graphs.storage import replay, sql
 
@@ -51,7 +57,8 @@ _SNAPSHOT_LOCK = threading.Lock()
 
 
 def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None = None,
-                 graph: str | None = None, *, shared: bool = False) -> ThreadState | None:
+                 graph: str | None = None, *, shared: bool = False,
+                 interrupt_values: bool = True) -> ThreadState | None:
     """The state of a thread at its newest (or the given) checkpoint; None if there is none.
 
     Read through a read-only SqliteSaver (get_tuple, pending writes, delta-channel history):
@@ -59,20 +66,25 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
     (graphs.storage.replay documents how `next` and interrupts are derived). `graph` is accepted
     for old callers and ignored. `shared=True` is for read-only pollers: a checkpoint already
     read is returned from a small process-wide cache (the same object: never mutate it).
+    `interrupt_values=False` is for readers that only ask whether the thread is interrupted:
+    each pending interrupt is listed as {"id": None, "value": None} without being decoded.
     """
-    from graphs.storage.checkpoint import open_read_saver
+    from graphs.storage.checkpoint import DeferringSerializer, open_read_saver
 
-    if not Path(db_path).exists():
+    if not location.exists(db_path):
         return None
     try:
         with open_read_saver(db_path) as saver:
-            conn = saver.conn
+            conn = saver.cmo_conn
             if not sql.has_checkpoints(conn):
                 return None
             wanted = checkpoint_id or sql.newest_checkpoint_id(conn, thread_id)
             if wanted is None:
                 return None
             key = (str(db_path), thread_id, wanted)
+            if not interrupt_values:
+                saver.serde = DeferringSerializer(saver.serde)
+                shared = False  # the cache holds only complete states
             if shared:
                 with _SNAPSHOT_LOCK:
                     if key in _SNAPSHOTS:
@@ -89,14 +101,18 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
                 thread_id=thread_id,
                 values=replay.read_values(saver, tup),
                 next=replay.next_nodes(tup.checkpoint, finished),
-                interrupts=replay.interrupts_of(tup.pending_writes),
+                interrupts=(replay.interrupts_of(tup.pending_writes) if interrupt_values
+                            else replay.interrupt_marks(tup.pending_writes)),
                 checkpoint_id=wanted,
                 parent_id=(tup.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
                 created_at=tup.checkpoint.get("ts"),
                 metadata=dict(tup.metadata or {}),
             )
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
+    except Exception as exc:
+        explained = explain(exc, db_path)
+        if explained is exc:
+            raise
+        raise explained from None
     if shared:
         with _SNAPSHOT_LOCK:
             _SNAPSHOTS[key] = state
@@ -105,52 +121,72 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
     return state
 
 
-def _read_conn(db_path: str | Path) -> sqlite3.Connection | None:
-    if not Path(db_path).exists():
-        return None
-    return dbmod.connect(db_path, readonly=True)
+def explain(exc: BaseException, db_path: str | Path) -> BaseException:
+    """A database error as one sentence naming the location (other errors unchanged)."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return dbmod.explain(exc, db_path)
+    if type(exc).__module__.startswith("psycopg"):
+        lines = str(exc).strip().splitlines()
+        return dbmod.DatabaseError(f"{location.describe(db_path)}: "
+                                   f"{lines[0] if lines else type(exc).__name__}")
+    return exc
+
+
+@contextmanager
+def read_conn(db_path: str | Path) -> Iterator[Any]:
+    """A read-only connection for graphs.storage.sql's functions (a sqlite3 connection, or a
+    sqldb.Database on a read-only Postgres session); None when there is no SQLite file."""
+    if location.is_postgres(db_path):
+        from graphs.storage.checkpoint import _connect_sync_postgres
+        from graphs.storage.sqldb import Database
+
+        from graphs.storage.checkpoint import _TupleRows
+
+        conn = Database(_TupleRows(_connect_sync_postgres(str(db_path), readonly=True)),
+                        "postgres", location.describe(db_path))
+    elif Path(db_path).exists():
+        conn = dbmod.connect(db_path, readonly=True)
+    else:
+        yield None
+        return
+    try:
+        yield conn
+    except Exception as exc:
+        explained = explain(exc, db_path)
+        if explained is exc:
+            raise
+        raise explained from None
+    finally:
+        conn.close()
 
 
 def latest_checkpoint_id(db_path: str | Path, thread_id: str) -> str | None:
     """The newest checkpoint id of a thread (ids are time-ordered): cheap change detection."""
-    conn = _read_conn(db_path)
-    if conn is None:
-        return None
-    try:
-        return sql.newest_checkpoint_id(conn, thread_id)
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
+    with read_conn(db_path) as conn:
+        return None if conn is None else sql.newest_checkpoint_id(conn, thread_id)
 
 
 def has_checkpoint(db_path: str | Path, thread_id: str, checkpoint_id: str) -> bool:
     """Whether `checkpoint_id` is one of the thread's checkpoints (a page cursor check)."""
-    conn = _read_conn(db_path)
-    if conn is None:
-        return False
-    try:
-        return sql.checkpoint_exists(conn, thread_id, checkpoint_id)
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
+    with read_conn(db_path) as conn:
+        return conn is not None and sql.checkpoint_exists(conn, thread_id, checkpoint_id)
+
+
+def thread_head(db_path: str | Path, thread_id: str) -> tuple[str, Any, str] | None:
+    """(newest checkpoint_id, its metadata JSON, oldest checkpoint_id), or None."""
+    with read_conn(db_path) as conn:
+        return None if conn is None else sql.thread_head(conn, thread_id)
 
 
 def history_page(db_path: str | Path, thread_id: str, limit: int = 50,
                  before: str | None = None) -> list[CheckpointInfo]:
     """Checkpoints newest first, `limit` at a time, strictly older than `before`."""
     limit = max(1, min(int(limit), 1000))
-    conn = _read_conn(db_path)
-    if conn is None:
-        return []
-    try:
+    with read_conn(db_path) as conn:
+        if conn is None:
+            return []
         rows = sql.history_rows(conn, thread_id, limit, before)
         nodes = _nodes_by_checkpoint(conn, thread_id, [r[1] for r in rows if r[1]])
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
     page = []
     for checkpoint_id, parent_id, metadata in rows:
         meta = metadata_dict(metadata)
@@ -161,7 +197,7 @@ def history_page(db_path: str | Path, thread_id: str, limit: int = 50,
     return page
 
 
-def _nodes_by_checkpoint(conn: sqlite3.Connection, thread_id: str,
+def _nodes_by_checkpoint(conn: Any, thread_id: str,
                          parent_ids: list[str]) -> dict[str, str]:
     """Which node(s) ran from each parent checkpoint: the writes recorded against it."""
     found: dict[str, list[str]] = {}
@@ -191,10 +227,5 @@ def uuid6_time(checkpoint_id: str) -> str | None:
 
 
 def checkpoint_count(db_path: str | Path, thread_id: str) -> int:
-    conn = _read_conn(db_path)
-    if conn is None:
-        return 0
-    try:
-        return sql.checkpoint_count(conn, thread_id)
-    finally:
-        conn.close()
+    with read_conn(db_path) as conn:
+        return 0 if conn is None else sql.checkpoint_count(conn, thread_id)

@@ -54,11 +54,30 @@ def _shallow(type_: str, payload: bytes) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def _pg_document(conn: Any, thread_id: str, checkpoint_id: str) -> dict:
+    """A Postgres checkpoint as the shallow reader sees one: inline values as stored, and a
+    placeholder for each channel whose value is a blob (only its presence matters here)."""
+    from graphs.storage import sql_pg
+
+    found = sql_pg.checkpoint_documents(conn, thread_id, [checkpoint_id]).get(checkpoint_id)
+    if found is None:
+        return {}
+    document, blobs = found
+    values = dict(document.get("channel_values") or {})
+    for channel, (type_, _head) in blobs.items():
+        if type_ != "empty":
+            values[channel] = ["<blob>"]
+    return {**document, "channel_values": values}
+
+
 def head_status(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str) -> tuple[str, tuple]:
     """(status, next nodes) of a thread from its newest checkpoint."""
     interrupted = sql.has_interrupt(conn, thread_id, checkpoint_id)
-    row = sql.checkpoint_row(conn, thread_id, "", checkpoint_id)
-    checkpoint = _shallow(*row) if row else {}
+    if sql.is_postgres(conn):
+        checkpoint = _pg_document(conn, thread_id, checkpoint_id)
+    else:
+        row = sql.checkpoint_row(conn, thread_id, "", checkpoint_id)
+        checkpoint = _shallow(*row) if row else {}
     if not checkpoint:
         return ("interrupted" if interrupted else "stopped"), ()
     finished = replay.finished_nodes(sql.write_tasks(conn, thread_id, [checkpoint_id]).get(

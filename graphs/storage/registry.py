@@ -18,35 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from graphs.storage import db as dbmod
-from graphs.storage import observed, sql
+from graphs.storage import observed, schema, sql, sqldb
+from graphs.storage.location import exists
 
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
 HOST = socket.gethostname()
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    thread_id TEXT PRIMARY KEY,
-    graph TEXT NOT NULL,
-    goal TEXT NOT NULL DEFAULT '',
-    status TEXT NOT NULL,
-    stage TEXT NOT NULL DEFAULT '',
-    started_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    heartbeat REAL NOT NULL DEFAULT 0,
-    pid INTEGER,
-    host TEXT,
-    sandbox INTEGER NOT NULL DEFAULT 0,
-    offline INTEGER NOT NULL DEFAULT 0,
-    counts TEXT NOT NULL DEFAULT '{}',
-    progress TEXT NOT NULL DEFAULT '{}',
-    waiting TEXT,
-    rate TEXT NOT NULL DEFAULT '{}',
-    error TEXT,
-    version INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runs_updated ON runs(updated_at);
-"""
+SCHEMA = schema.RUNS  # the DDL lives in graphs/storage/schema.py (versioned)
 
 ACTIVE = "running"
 STATUSES = ("running", "interrupted", "done", "error", "crashed", "stopped")
@@ -97,8 +76,22 @@ def now_iso() -> str:
     return _iso(time.time())
 
 
-def ensure(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
+def ensure(conn: sqldb.Database | sqlite3.Connection) -> None:
+    """cmo's tables at the current schema version (graphs/storage/schema.py), or SchemaError."""
+    schema.ensure(conn)
+
+
+def open_for_reading(location: str | Path) -> sqldb.Database:
+    """A connection for read-only paths: no DDL, no migration (a locked file stays readable)."""
+    return sqldb.connect(location, readonly=True)
+
+
+def _checkpoint_heads(db: sqldb.Database) -> list[tuple]:
+    return sql.thread_heads(db)  # LangGraph's tables: sql.py reads SQLite, sql_pg.py Postgres
+
+
+def _checkpoint_head(db: sqldb.Database, thread_id: str) -> tuple | None:
+    return sql.thread_head(db, thread_id)
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -148,18 +141,13 @@ def _row(values: tuple, now: float) -> ThreadRow:
 
 def registered_graph(db_path: str | Path, thread_id: str) -> str | None:
     """The graph the thread's own run recorded in its registry row; None without a row."""
-    if not Path(db_path).exists():
+    if not exists(db_path):
         return None
-    conn = dbmod.connect(db_path, readonly=True)
-    try:
-        if not dbmod.table_exists(conn, "runs"):
+    with open_for_reading(db_path) as db:
+        if not schema.check(db, ("runs",)):
             return None
-        found = conn.execute("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,)).fetchone()
+        found = db.one("SELECT graph FROM runs WHERE thread_id = ?", (thread_id,))
         return found[0] if found and found[0] else None
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
 
 
 def list_threads(db_path: str | Path) -> list[ThreadRow]:
@@ -169,27 +157,29 @@ def list_threads(db_path: str | Path) -> list[ThreadRow]:
     newest checkpoint (graphs.storage.observed: real status, graph from metadata, step, time).
     A registry row whose graph is not recorded falls back to the checkpoint metadata too.
     """
-    if not Path(db_path).exists():
+    if not exists(db_path):
         return []
-    conn = dbmod.connect(db_path, readonly=True)
     try:
+        return _list_threads(db_path)
+    except sqlite3.DatabaseError as exc:  # from sql.py / observed.py on the raw connection
+        raise dbmod.explain(exc, db_path) from None
+
+
+def _list_threads(db_path: str | Path) -> list[ThreadRow]:
+    with open_for_reading(db_path) as db:
         now = time.time()
         rows: dict[str, ThreadRow] = {}
-        if dbmod.table_exists(conn, "runs"):
-            for values in conn.execute(f"SELECT {_COLUMNS} FROM runs"):
+        if schema.check(db, ("runs",)):
+            for values in db.all(f"SELECT {_COLUMNS} FROM runs"):
                 row = _row(values, now)
                 rows[row.thread_id] = row
-        for thread_id, checkpoint_id, metadata, first_id in sql.thread_heads(conn):
+        for thread_id, checkpoint_id, metadata, first_id in _checkpoint_heads(db):
             known = rows.get(thread_id)
             if known is None:
                 rows[thread_id] = ThreadRow(**observed.observed_fields(
-                    conn, thread_id, checkpoint_id, metadata, first_id))
+                    db, thread_id, checkpoint_id, metadata, first_id))
             else:
                 _fill_from_metadata(known, metadata)
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
     return sorted(rows.values(), key=lambda r: (r.updated_at, r.thread_id), reverse=True)
 
 
@@ -202,28 +192,28 @@ def _fill_from_metadata(row: ThreadRow, metadata: Any) -> None:
 
 
 def get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
-    if not Path(db_path).exists():
+    if not exists(db_path):
         return None
-    conn = dbmod.connect(db_path, readonly=True)
     try:
-        if not dbmod.table_exists(conn, "runs"):
-            values = None
-        else:
-            values = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ?",
-                                  (thread_id,)).fetchone()
-        head = sql.thread_head(conn, thread_id)
+        return _get_thread(db_path, thread_id)
+    except sqlite3.DatabaseError as exc:  # from sql.py / observed.py on the raw connection
+        raise dbmod.explain(exc, db_path) from None
+
+
+def _get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
+    with open_for_reading(db_path) as db:
+        values = None
+        if schema.check(db, ("runs",)):
+            values = db.one(f"SELECT {_COLUMNS} FROM runs WHERE thread_id = ?", (thread_id,))
+        head = _checkpoint_head(db, thread_id)
         if values is not None:
             row = _row(values, time.time())
             if head is not None:
                 _fill_from_metadata(row, head[1])
             return row
         if head is not None:
-            return ThreadRow(**observed.observed_fields(conn, thread_id, *head))
+            return ThreadRow(**observed.observed_fields(db, thread_id, *head))
         return None
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
 
 
 class RunRecorder:
@@ -232,22 +222,26 @@ class RunRecorder:
     def __init__(self, db_path: str | Path, thread_id: str, graph: str) -> None:
         self.thread_id = thread_id
         self.graph = graph
-        self.conn = dbmod.connect(db_path)
-        ensure(self.conn)
+        self.conn = sqldb.connect(db_path)
+        try:
+            schema.ensure(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
         self._last_beat = 0.0
 
     def start(self, *, goal: str | None, sandbox: bool, offline: bool) -> None:
         """Claim the thread for this process; refuse if another live process runs it."""
         now = time.time()
-        with self.conn:
-            self.conn.execute("BEGIN IMMEDIATE")
-            row = self.conn.execute("SELECT status, heartbeat, pid, host FROM runs WHERE thread_id = ?",
-                                    (self.thread_id,)).fetchone()
+        # SQLite: BEGIN IMMEDIATE (the file's write lock); Postgres: an advisory lock per thread.
+        with self.conn.transaction(lock=f"runs:{self.thread_id}") as db:
+            row = db.one("SELECT status, heartbeat, pid, host FROM runs WHERE thread_id = ?",
+                         (self.thread_id,))
             if row and effective_status(*row, now=now) == ACTIVE and not (
                     row[2] == os.getpid() and row[3] == HOST):
                 raise ThreadBusy(f"thread {self.thread_id} is already running "
                                  f"(pid {row[2]} on {row[3]})")
-            self.conn.execute(
+            db.execute(
                 "INSERT INTO runs (thread_id, graph, goal, status, started_at, updated_at, heartbeat,"
                 " pid, host, sandbox, offline) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(thread_id) DO UPDATE SET status='running', heartbeat=excluded.heartbeat,"
@@ -271,23 +265,23 @@ class RunRecorder:
             sets.append(f"{key} = ?")
             values.append(value)
         values.append(self.thread_id)
-        with self.conn:
-            self.conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE thread_id = ?", values)
+        # One statement: atomic on its own (autocommit) on both engines.
+        self.conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE thread_id = ?", values)
         self._last_beat = now
 
     def heartbeat(self, force: bool = False) -> None:
         now = time.time()
         if not force and now - self._last_beat < HEARTBEAT_SECONDS:
             return
-        with self.conn:
-            self.conn.execute("UPDATE runs SET heartbeat = ? WHERE thread_id = ?",
-                              (now, self.thread_id))
+        self.conn.execute("UPDATE runs SET heartbeat = ? WHERE thread_id = ?",
+                          (now, self.thread_id))
         self._last_beat = now
 
     def close(self) -> None:
         self.conn.close()
 
 
-def delete_thread_row(conn: sqlite3.Connection, thread_id: str) -> None:
-    if dbmod.table_exists(conn, "runs"):
-        conn.execute("DELETE FROM runs WHERE thread_id = ?", (thread_id,))
+def delete_thread_row(conn: sqldb.Database | sqlite3.Connection, thread_id: str) -> None:
+    db = schema.as_database(conn)
+    if db.table_exists("runs"):
+        db.execute("DELETE FROM runs WHERE thread_id = ?", (thread_id,))

@@ -8,16 +8,21 @@ get_delta_channel_history, delete_thread) where it is fast enough; what is left 
 API cannot do cheaply: listing threads, metadata-only history pages, node names of a step,
 prune, fork copies and the one-off format upgrade.
 
-Functions take an open sqlite3 connection; callers own opening (read-only for reads) and
-transactions.
+Functions take an open sqlite3 connection (or a graphs.storage.sqldb.Database); callers own
+opening (read-only for reads) and transactions. Given a Postgres connection, the functions marked
+`@both` run their twin in graphs.storage.sql_pg on langgraph-checkpoint-postgres's tables; every
+other function is SQLite-only and refuses a Postgres connection (`@sqlite_only`), so no SQLite
+statement is reachable with a Postgres URL.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable, Iterator
+import functools
+from typing import Any, Callable, Iterable, Iterator
 
-from graphs.storage.db import table_exists
+from graphs.storage import sql_pg
+from graphs.storage.db import table_exists as _sqlite_table_exists
 
 # The columns this module reads or writes. task_path exists from checkpoint-sqlite 3.1.2.
 REQUIRED_COLUMNS = {
@@ -30,14 +35,60 @@ INTERRUPT = "__interrupt__"
 _CHUNK = 500
 
 
+def is_postgres(conn: Any) -> bool:
+    """Whether `conn` is a Postgres connection (a sqldb.Database or a bare psycopg one)."""
+    dialect = getattr(conn, "dialect", None)
+    if dialect is not None:
+        return dialect == "postgres"
+    return type(conn).__module__.startswith("psycopg")
+
+
+def _sqlite(conn: Any) -> Any:
+    return getattr(conn, "raw", conn)  # a sqldb.Database on SQLite: its sqlite3 connection
+
+
+def both(fn: Callable) -> Callable:
+    """Runs `sql_pg.<same name>` on a Postgres connection, this function on SQLite."""
+    twin = getattr(sql_pg, fn.__name__)
+
+    @functools.wraps(fn)
+    def dispatch(conn: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_postgres(conn):
+            return twin(conn, *args, **kwargs)
+        return fn(_sqlite(conn), *args, **kwargs)
+
+    return dispatch
+
+
+def sqlite_only(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def guard(conn: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_postgres(conn):
+            raise TypeError(f"sql.{fn.__name__} is SQLite-only; the Postgres path is in "
+                            "graphs.storage.sql_pg / pg_maintenance")
+        return fn(_sqlite(conn), *args, **kwargs)
+
+    guard.sqlite_only = True  # tests list the guarded functions by this mark
+    return guard
+
+
+def table_exists(conn: Any, name: str) -> bool:
+    if is_postgres(conn):
+        return sql_pg.table_exists(conn, name)
+    return _sqlite_table_exists(_sqlite(conn), name)
+
+
+@both
 def has_checkpoints(conn: sqlite3.Connection) -> bool:
     return table_exists(conn, "checkpoints")
 
 
+@both
 def has_writes(conn: sqlite3.Connection) -> bool:
     return table_exists(conn, "writes")
 
 
+@both
 def columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
@@ -66,6 +117,7 @@ WHERE t.id IS NOT NULL
 """
 
 
+@both
 def thread_heads(conn: sqlite3.Connection) -> list[tuple[str, str | None, Any, str | None]]:
     """(thread_id, newest checkpoint_id, its metadata JSON, oldest checkpoint_id) per thread."""
     if not has_checkpoints(conn):
@@ -73,6 +125,7 @@ def thread_heads(conn: sqlite3.Connection) -> list[tuple[str, str | None, Any, s
     return conn.execute(_THREAD_HEADS).fetchall()
 
 
+@both
 def thread_head(conn: sqlite3.Connection, thread_id: str) -> tuple[str, Any, str] | None:
     """(newest checkpoint_id, its metadata JSON, oldest checkpoint_id) of one thread, or None."""
     if not has_checkpoints(conn):
@@ -83,6 +136,7 @@ def thread_head(conn: sqlite3.Connection, thread_id: str) -> tuple[str, Any, str
         "checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1", (thread_id,)).fetchone()
 
 
+@both
 def newest_checkpoint_id(conn: sqlite3.Connection, thread_id: str) -> str | None:
     if not has_checkpoints(conn):
         return None
@@ -91,6 +145,7 @@ def newest_checkpoint_id(conn: sqlite3.Connection, thread_id: str) -> str | None
     return row[0] if row else None
 
 
+@both
 def checkpoint_count(conn: sqlite3.Connection, thread_id: str) -> int:
     if not has_checkpoints(conn):
         return 0
@@ -98,11 +153,13 @@ def checkpoint_count(conn: sqlite3.Connection, thread_id: str) -> int:
                         (thread_id,)).fetchone()[0]
 
 
+@both
 def thread_exists(conn: sqlite3.Connection, thread_id: str) -> bool:
     return has_checkpoints(conn) and conn.execute(
         "SELECT 1 FROM checkpoints WHERE thread_id = ? LIMIT 1", (thread_id,)).fetchone() is not None
 
 
+@both
 def checkpoint_exists(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str) -> bool:
     return has_checkpoints(conn) and conn.execute(
         "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
@@ -112,6 +169,7 @@ def checkpoint_exists(conn: sqlite3.Connection, thread_id: str, checkpoint_id: s
 # -- writes of one checkpoint -----------------------------------------------------------------
 
 
+@both
 def write_tasks(conn: sqlite3.Connection, thread_id: str,
                 checkpoint_ids: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
     """{checkpoint_id: [(task_id, task_path, channel), ...]} without decoding any value."""
@@ -128,6 +186,7 @@ def write_tasks(conn: sqlite3.Connection, thread_id: str,
     return found
 
 
+@both
 def has_interrupt(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str) -> bool:
     """Whether the checkpoint has a pending `__interrupt__` write (no value decoded)."""
     return has_writes(conn) and conn.execute(
@@ -138,6 +197,7 @@ def has_interrupt(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str) 
 # -- history ----------------------------------------------------------------------------------
 
 
+@both
 def history_rows(conn: sqlite3.Connection, thread_id: str, limit: int,
                  before: str | None = None) -> list[tuple[str, str | None, Any]]:
     """(checkpoint_id, parent_id, metadata JSON), newest first, strictly older than `before`."""
@@ -152,6 +212,7 @@ def history_rows(conn: sqlite3.Connection, thread_id: str, limit: int,
     return conn.execute(sql + " ORDER BY checkpoint_id DESC LIMIT ?", (*args, limit)).fetchall()
 
 
+@sqlite_only
 def checkpoint_blobs(conn: sqlite3.Connection, thread_id: str,
                      checkpoint_ids: Iterable[str]) -> Iterator[tuple[str, str, bytes]]:
     """(checkpoint_id, serializer type, serialized checkpoint) of the given root checkpoints."""
@@ -168,6 +229,7 @@ def checkpoint_blobs(conn: sqlite3.Connection, thread_id: str,
 # -- prune / delete ---------------------------------------------------------------------------
 
 
+@both
 def thread_namespaces(conn: sqlite3.Connection, thread_id: str | None) -> list[tuple[str, str]]:
     if not has_checkpoints(conn):
         return []
@@ -177,6 +239,7 @@ def thread_namespaces(conn: sqlite3.Connection, thread_id: str | None) -> list[t
                         "thread_id = ?", (thread_id,)).fetchall()
 
 
+@sqlite_only
 def nth_newest_id(conn: sqlite3.Connection, thread_id: str, ns: str, offset: int) -> str | None:
     row = conn.execute("SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
                        "checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?",
@@ -184,6 +247,7 @@ def nth_newest_id(conn: sqlite3.Connection, thread_id: str, ns: str, offset: int
     return row[0] if row else None
 
 
+@sqlite_only
 def checkpoint_row(conn: sqlite3.Connection, thread_id: str, ns: str,
                    checkpoint_id: str) -> tuple[str, bytes] | None:
     row = conn.execute("SELECT type, checkpoint FROM checkpoints WHERE thread_id = ? AND "
@@ -192,6 +256,7 @@ def checkpoint_row(conn: sqlite3.Connection, thread_id: str, ns: str,
     return (row[0], bytes(row[1])) if row else None
 
 
+@sqlite_only
 def replace_checkpoint(conn: sqlite3.Connection, thread_id: str, ns: str, checkpoint_id: str,
                        type_: str, payload: bytes) -> None:
     conn.execute("UPDATE checkpoints SET type = ?, checkpoint = ? WHERE thread_id = ? AND "
@@ -199,6 +264,7 @@ def replace_checkpoint(conn: sqlite3.Connection, thread_id: str, ns: str, checkp
                  (type_, payload, thread_id, ns, checkpoint_id))
 
 
+@sqlite_only
 def delete_older_than(conn: sqlite3.Connection, thread_id: str, ns: str, cutoff: str) -> int:
     """Delete a thread's checkpoints (and their writes) older than `cutoff`; returns how many."""
     count = conn.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND "
@@ -209,6 +275,7 @@ def delete_older_than(conn: sqlite3.Connection, thread_id: str, ns: str, cutoff:
     return count
 
 
+@sqlite_only
 def delete_thread_rows(conn: sqlite3.Connection, thread_id: str) -> int:
     """Delete a thread's checkpoints and writes; returns the number of checkpoints deleted."""
     count = 0
@@ -231,6 +298,7 @@ WITH RECURSIVE chain(id) AS (
 """
 
 
+@sqlite_only
 def copy_chain(conn: sqlite3.Connection, source_thread: str, checkpoint_id: str,
                new_thread_id: str) -> None:
     """Copy the ancestor chain of `checkpoint_id` (itself included) into `new_thread_id`, with the
@@ -251,12 +319,14 @@ def copy_chain(conn: sqlite3.Connection, source_thread: str, checkpoint_id: str,
             (*args, new_thread_id, source_thread, checkpoint_id))
 
 
+@sqlite_only
 def checkpoint_metadata(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str) -> Any:
     row = conn.execute("SELECT metadata FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' "
                        "AND checkpoint_id = ?", (thread_id, checkpoint_id)).fetchone()
     return row[0] if row else None
 
 
+@sqlite_only
 def set_checkpoint_metadata(conn: sqlite3.Connection, thread_id: str, checkpoint_id: str,
                             metadata: bytes) -> None:
     conn.execute("UPDATE checkpoints SET metadata = ? WHERE thread_id = ? AND checkpoint_ns = '' "
@@ -266,6 +336,7 @@ def set_checkpoint_metadata(conn: sqlite3.Connection, thread_id: str, checkpoint
 # -- the one-off upgrade from cmo's old private format ----------------------------------------
 
 
+@sqlite_only
 def legacy_checkpoint_rows(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str, str, bytes]]:
     """(thread_id, ns, checkpoint_id, type, payload) of every checkpoint row (the upgrade reads
     them all: a reference marker can hide in any of them)."""
@@ -276,6 +347,7 @@ def legacy_checkpoint_rows(conn: sqlite3.Connection) -> Iterator[tuple[str, str,
     ).fetchall())
 
 
+@sqlite_only
 def writes_of_type(conn: sqlite3.Connection, type_: str) -> list[tuple]:
     """(rowid, type, value) of the writes stored with serializer type `type_`."""
     if not has_writes(conn):
@@ -284,10 +356,12 @@ def writes_of_type(conn: sqlite3.Connection, type_: str) -> list[tuple]:
         "SELECT rowid, type, value FROM writes WHERE type = ?", (type_,)).fetchall()]
 
 
+@sqlite_only
 def replace_write(conn: sqlite3.Connection, rowid: int, type_: str, payload: bytes) -> None:
     conn.execute("UPDATE writes SET type = ?, value = ? WHERE rowid = ?", (type_, payload, rowid))
 
 
+@sqlite_only
 def checkpoint_payloads(conn: sqlite3.Connection) -> Iterator[tuple[str, bytes]]:
     """(type, payload) of every checkpoint row (garbage collection of legacy blobs)."""
     if not has_checkpoints(conn):
@@ -296,6 +370,7 @@ def checkpoint_payloads(conn: sqlite3.Connection) -> Iterator[tuple[str, bytes]]
         yield type_, bytes(payload)
 
 
+@sqlite_only
 def write_payloads_of_type(conn: sqlite3.Connection, type_: str) -> Iterator[bytes]:
     if not has_writes(conn):
         return
@@ -303,9 +378,36 @@ def write_payloads_of_type(conn: sqlite3.Connection, type_: str) -> Iterator[byt
         yield bytes(payload)
 
 
+# -- migration (graphs.storage.migrate reads the file's writes as they were stored) ---------
+
+
+@sqlite_only
+def writes_of_thread(conn: sqlite3.Connection, thread_id: str, ns: str) -> list[tuple]:
+    """(checkpoint_id, task_id, task_path, idx, channel, type, value) of a thread's writes."""
+    if not has_writes(conn):
+        return []
+    path = "task_path" if "task_path" in columns(conn, "writes") else "''"
+    return [(cid, task, tpath, idx, channel, type_, bytes(value)) for
+            cid, task, tpath, idx, channel, type_, value in conn.execute(
+                f"SELECT checkpoint_id, task_id, {path}, idx, channel, type, value FROM writes "
+                "WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id, task_id, idx",
+                (thread_id, ns))]
+
+
+@sqlite_only
+def thread_counts(conn: sqlite3.Connection, thread_id: str) -> tuple[int, int]:
+    """(checkpoints, writes) of a thread, every namespace."""
+    checkpoints = conn.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?",
+                               (thread_id,)).fetchone()[0]
+    writes = conn.execute("SELECT count(*) FROM writes WHERE thread_id = ?",
+                          (thread_id,)).fetchone()[0] if has_writes(conn) else 0
+    return checkpoints, writes
+
+
 # -- measurement ------------------------------------------------------------------------------
 
 
+@both
 def payload_bytes(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
     """{table: (rows, bytes of serialized values)} for checkpoints and writes (storage benches)."""
     found = {}
@@ -322,6 +424,7 @@ def payload_bytes(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
 # -- bulk copies (bench/gen_db.py builds large databases from a few real threads) --------------
 
 
+@sqlite_only
 def thread_rows(conn: sqlite3.Connection, thread_id: str) -> tuple[list[tuple], dict[str, list]]:
     """A thread's root checkpoints (id, parent, type, checkpoint, metadata), oldest first, and
     its writes by checkpoint id ((task_id, task_path, idx, channel, type, value), ...)."""
@@ -335,6 +438,7 @@ def thread_rows(conn: sqlite3.Connection, thread_id: str) -> tuple[list[tuple], 
     return checkpoints, writes
 
 
+@sqlite_only
 def insert_rows(conn: sqlite3.Connection, checkpoints: list[tuple], writes: list[tuple]) -> None:
     """checkpoints: (thread_id, checkpoint_id, parent_id, type, checkpoint, metadata);
     writes: (thread_id, checkpoint_id, task_id, task_path, idx, channel, type, value)."""
@@ -346,6 +450,7 @@ def insert_rows(conn: sqlite3.Connection, checkpoints: list[tuple], writes: list
                      writes)
 
 
+@sqlite_only
 def copy_thread_rows(conn: sqlite3.Connection, source: str, target: str) -> None:
     conn.execute("INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
                  "parent_checkpoint_id, type, checkpoint, metadata) SELECT ?, checkpoint_ns, "
@@ -357,5 +462,6 @@ def copy_thread_rows(conn: sqlite3.Connection, source: str, target: str) -> None
                  (target, source))
 
 
+@both
 def total_checkpoints(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0] if has_checkpoints(conn) else 0

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from graphs.storage import db as dbmod
-from graphs.storage import sql
+from graphs.storage import sql, sql_pg
 from graphs.storage.checkpoint import _MARKER, BLOB_TYPE, LEGACY_TABLE
 from graphs.storage.inspect import CheckpointInfo, history_page
 from graphs.storage.replay import is_state_key
@@ -123,6 +122,28 @@ def _row_shapes(conn: sqlite3.Connection, type_: str, payload: bytes,
     return shapes
 
 
+def _pg_row_shapes(document: dict, blobs: dict[str, tuple[str, bytes]]) -> dict[str, Shape]:
+    """Shapes of a Postgres checkpoint: inline values as they are; a blob from its msgpack header
+    (kind and size) with its channel version as identity, as for lists and dicts on SQLite."""
+    values = document.get("channel_values") or {}
+    versions = document.get("channel_versions") or {}
+    shapes = {}
+    for key, version in versions.items():
+        if not is_state_key(key):
+            continue
+        if key in blobs and blobs[key][0] != "empty":
+            type_, head = blobs[key]
+            size = _msgpack_size(head) if type_ == "msgpack" else None
+            kind = "list" if head and (0x90 <= head[0] <= 0x9F or head[0] in (0xDC, 0xDD)) else (
+                "dict" if size is not None else "other")
+            shapes[key] = Shape(kind, size, f"v:{version}")
+        elif key in values:  # inline (a snapshot marker `true` always has its blob)
+            shapes[key] = shape_of(values[key])
+        else:  # a DeltaChannel between snapshots (or its snapshot marker)
+            shapes[key] = Shape("other", None, f"v:{version}")
+    return shapes
+
+
 def timeline_page(db_path: str | Path, thread_id: str, limit: int = 50,
                   before: str | None = None) -> list[TimelineEntry]:
     """Checkpoints newest first (like history_page), each with a change summary."""
@@ -131,19 +152,23 @@ def timeline_page(db_path: str | Path, thread_id: str, limit: int = 50,
         return []
     wanted = {info.checkpoint_id for info in infos} | {info.parent_id for info in infos
                                                        if info.parent_id}
-    conn = dbmod.connect(db_path, readonly=True)
+    from graphs.storage.inspect import read_conn
+
     shapes: dict[str, dict[str, Shape]] = {}
     blob_cache: dict[str, Shape] = {}
-    try:
-        for checkpoint_id, type_, payload in sql.checkpoint_blobs(conn, thread_id, wanted):
-            try:
-                shapes[checkpoint_id] = _row_shapes(conn, type_, payload, blob_cache)
-            except Exception:  # an unreadable row must not break the whole page
-                shapes[checkpoint_id] = {}
-    except sqlite3.DatabaseError as exc:
-        raise dbmod.explain(exc, db_path) from None
-    finally:
-        conn.close()
+    with read_conn(db_path) as conn:
+        if conn is None:
+            return []
+        if sql.is_postgres(conn):
+            for checkpoint_id, (document, blobs) in sql_pg.checkpoint_documents(
+                    conn, thread_id, wanted).items():
+                shapes[checkpoint_id] = _pg_row_shapes(document, blobs)
+        else:
+            for checkpoint_id, type_, payload in sql.checkpoint_blobs(conn, thread_id, wanted):
+                try:
+                    shapes[checkpoint_id] = _row_shapes(conn, type_, payload, blob_cache)
+                except Exception:  # an unreadable row must not break the whole page
+                    shapes[checkpoint_id] = {}
     entries = []
     for info in infos:
         after = shapes.get(info.checkpoint_id, {})
