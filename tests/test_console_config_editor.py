@@ -60,9 +60,15 @@ def config_path(tmp_path):
 
 
 async def settle(pilot, app) -> None:
+    from textual.worker import WorkerCancelled
+
     for _ in range(3):
         await pilot.pause()
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # an exclusive worker replaced by a newer one: wait for that
+            await pilot.pause()
+            await app.workers.wait_for_complete()
     await pilot.pause()
 
 

@@ -78,9 +78,10 @@ class ConfigEditor(ApplyToRun, Screen):
     ]
 
     class DiskChanged(Message):
-        def __init__(self, changed: bool) -> None:
+        def __init__(self, changed: bool, stamp: FileStamp | None = None) -> None:
             super().__init__()
             self.changed = changed
+            self.stamp = stamp              # what the check compared the file with
 
     class Checked(Message):
         """A validation (or a save) finished in its worker."""
@@ -247,12 +248,15 @@ class ConfigEditor(ApplyToRun, Screen):
     def check_disk(self) -> None:
         stamp = self.stamp
         changed = stamp is not None and changed_on_disk(self.path, stamp)
-        self.post_message(self.DiskChanged(changed))
+        self.post_message(self.DiskChanged(changed, stamp))
 
     @on(DiskChanged)
     def _disk_changed(self, message: DiskChanged) -> None:
         self.disk_checks += 1
-        if message.changed and not self.conflict:
+        # A check that compared the file with an older stamp, or ran while our own save was
+        # being written, saw our write, not someone else's.
+        ours = message.stamp is not self.stamp or self.checking
+        if message.changed and not self.conflict and not ours:
             self.conflict = True
             self._banner(f"{self.path.name} was changed on disk by someone else.")
             self.app.push_screen(ConfirmScreen(
