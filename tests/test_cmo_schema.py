@@ -297,3 +297,17 @@ def test_cmo_prune_on_a_newer_schema_is_exit_3_and_the_file_is_untouched(tmp_pat
     err = capsys.readouterr().err
     assert "newer than this cmo" in err and str(db) in err and "Traceback" not in err
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("case", ["newer version", "foreign send_ledger"])
+def test_migrate_refuses_a_source_of_unknown_schema_and_writes_nothing_to_the_target(
+        tmp_path, pg_url, case):
+    from graphs.storage.migrate import migrate
+
+    source = str(tmp_path / "cmo.sqlite")
+    UNKNOWN[case][0](source)
+    with pytest.raises(schema.SchemaError, match=re.escape(UNKNOWN[case][1])):
+        migrate(source, pg_url)
+    with sqldb.connect(pg_url) as db:
+        assert db.all("SELECT table_name FROM information_schema.tables "
+                      "WHERE table_schema = current_schema()") == []
