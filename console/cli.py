@@ -38,6 +38,27 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
                              "(default: server.url from the config)")
 
 
+def id_arg(kind: str):
+    """An argparse `type` for a thread or checkpoint id (graphs/core/ids.py): a bad id is a
+    usage error (exit 2) naming the flag, before anything is read or written."""
+
+    def parse(value: str) -> str:
+        from graphs.core.ids import ID_RULE, id_problem
+
+        problem = id_problem(value)
+        if problem is not None:
+            raise argparse.ArgumentTypeError(f"not a valid {kind} id: {problem} "
+                                             f"(a {kind} id is {ID_RULE})")
+        return value
+
+    parse.__name__ = f"{kind} id"  # what argparse names in its own messages
+    return parse
+
+
+THREAD_ID = id_arg("thread")
+CHECKPOINT_ID = id_arg("checkpoint")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from graphs.core import specs  # the known graphs (imports no langgraph)
 
@@ -61,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "marketing-team graph (a Supervisor routing a Strategist, CampaignManager, Researcher "
         "and ContentCreator until FINISH)"))
     run.add_argument("--goal", required=True, help="what the run should achieve")
-    run.add_argument("--thread", metavar="ID", help="thread id (default: a new one)")
+    run.add_argument("--thread", metavar="ID", type=THREAD_ID, help="thread id (default: a new one)")
     run.add_argument("--icp-json", metavar="JSON", help="ICP overrides as a JSON object")
     run.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -73,20 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
 
     history = command("history", "checkpoints of a thread, newest first, paged")
-    history.add_argument("thread")
+    history.add_argument("thread", type=THREAD_ID)
     history.add_argument("--limit", type=int, default=20)
-    history.add_argument("--before", metavar="CHECKPOINT", help="page: checkpoints older than this")
+    history.add_argument("--before", metavar="CHECKPOINT", type=CHECKPOINT_ID, help="page: checkpoints older than this")
 
     show = command("show", "the state values of a thread at its newest (or a given) checkpoint")
-    show.add_argument("thread")
-    show.add_argument("--checkpoint", metavar="ID")
+    show.add_argument("thread", type=THREAD_ID)
+    show.add_argument("--checkpoint", metavar="ID", type=CHECKPOINT_ID)
     show.add_argument("--field", metavar="PATH",
                       help="only this value: a state key or a dotted path (leads.0.email)")
     show.add_argument("--full", action="store_true",
                       help="every value in full (the default in a terminal is a summary)")
 
     approve = command("approve", "answer a thread's approval step, then run to the end")
-    approve.add_argument("thread")
+    approve.add_argument("thread", type=THREAD_ID)
     choice = approve.add_mutually_exclusive_group(required=True)
     choice.add_argument("--all", action="store_true", help="approve every sendable draft")
     choice.add_argument("--approve", metavar="IDS", help="comma-separated draft ids to approve")
@@ -105,10 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     resume = command("resume", "continue a stopped, crashed or failed thread from its newest "
                      "checkpoint")
-    resume.add_argument("thread")
-    resume.add_argument("--checkpoint", metavar="ID",
+    resume.add_argument("thread", type=THREAD_ID)
+    resume.add_argument("--checkpoint", metavar="ID", type=CHECKPOINT_ID,
                         help="fork: continue from this checkpoint in a new thread (the original stays)")
-    resume.add_argument("--fork-to", metavar="THREAD", help=argparse.SUPPRESS)
+    resume.add_argument("--fork-to", metavar="THREAD", type=THREAD_ID, help=argparse.SUPPRESS)
     resume.add_argument("--quiet", action="store_true")
 
     from console.cli_suppress import add_parser as add_suppress_parser
@@ -117,10 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     prune = command("prune", "keep the newest N checkpoints per thread, then VACUUM")
     prune.add_argument("--keep", type=int, required=True, metavar="N")
-    prune.add_argument("thread", nargs="?")
+    prune.add_argument("thread", nargs="?", type=THREAD_ID)
 
     delete = command("delete", "delete a thread and its checkpoints")
-    delete.add_argument("thread")
+    delete.add_argument("thread", type=THREAD_ID)
 
     migrate = command("migrate", "copy this SQLite database (threads, registry, send ledger, "
                       "reviews, suppression list, campaign store) into a Postgres server, "

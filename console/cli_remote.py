@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.cli import EXIT_CONFIG, CliError
+from console.cli import EXIT_CONFIG, EXIT_REFUSED, CliError
 from graphs.core.text import clean_text
 
 # What cmo does on a server; anything else is refused with the reason.
@@ -27,12 +27,10 @@ def remote_url(args) -> str | None:
     if getattr(args, "db", None) or getattr(args, "command", None) == "config":
         return None
     path = getattr(args, "config", None) or "config.yaml"
-    try:
-        import yaml
+    from graphs.core.config_yaml import peek_yaml
 
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except Exception:  # missing or unreadable: the local path explains a bad file
-        return None
+    # Bounded (size, depth, aliases); None when missing or refused: the local path explains it.
+    data = peek_yaml(path)
     server = data.get("server") if isinstance(data, dict) else None
     url = server.get("url") if isinstance(server, dict) else None
     return url if isinstance(url, str) and url else None
@@ -40,6 +38,7 @@ def remote_url(args) -> str | None:
 
 def dispatch_remote(args, url: str) -> int:
     from console import cli_commands as commands
+    from graphs.core.ids import InvalidId
     from graphs.remote.server import Remote, ServerError
 
     if args.command == "config":
@@ -55,6 +54,8 @@ def dispatch_remote(args, url: str) -> int:
         return globals()[f"_{args.command}"](args, remote) or 0
     except ServerError as exc:
         raise CliError(str(exc), exc.code) from None
+    except InvalidId as exc:  # an id the server returned that cmo will not act on
+        raise CliError(str(exc), EXIT_REFUSED) from None
 
 
 def _config(args) -> Any:
@@ -82,6 +83,9 @@ def _threads(args, remote) -> int:
     from console.cli_commands import emit_json
 
     rows = remote.threads()
+    if remote.skipped_ids:  # ids that do not fit cmo's rule (graphs/core/ids.py): never acted on
+        print(f"cmo: skipped {len(remote.skipped_ids)} threads whose ids cmo refuses "
+              f"(first: {remote.skipped_ids[0]})", file=sys.stderr)
     if args.json:
         emit_json([row.to_json() for row in rows])
         return 0
@@ -90,7 +94,7 @@ def _threads(args, remote) -> int:
         return 0
     print(f"{'THREAD':36} {'GRAPH':9} {'STATUS':11} {'STAGE':15} {'UPDATED':32} GOAL")
     for row in rows:
-        print(f"{row.thread_id:36} {clean_text(row.graph, 9):9} {row.status:11} "
+        print(f"{clean_text(row.thread_id):36} {clean_text(row.graph, 9):9} {row.status:11} "
               f"{clean_text(row.stage, 15):15} {row.updated_at:32} {clean_text(row.goal, 40)}")
     return 0
 

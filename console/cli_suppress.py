@@ -97,17 +97,10 @@ def _import(args, db_path: Path) -> None:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    import tempfile
+    from graphs.core.paths import atomic_write, confined
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    # The operator named the file; it is still written whole or not at all (temp + rename).
+    atomic_write(confined(path.parent, path.name, what="--output"), text)
 
 
 def add_parser(command) -> None:

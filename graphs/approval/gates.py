@@ -26,7 +26,23 @@ ROLE_LOCALS = frozenset({
 MAX_SUBJECT = 200
 MAX_BODY = 10_000
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}|\{\{[^}]*\}\}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]")
+# A subject is one header line: no C0/C1 control, DEL or Unicode line break (CR/LF would let an
+# edit start a new header), and no text that reads as another header carrying an address
+# ("Bcc: someone@example.com", also URL- or QP-encoded line breaks): header injection.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ENCODED_BREAK = re.compile(r"%0[ad]|=0[ad]|\\[rn]", re.IGNORECASE)
+_HEADER = re.compile(r"\b(?:bcc|cc|to|from|reply-to|sender|return-path|content-type|"
+                     r"mime-version|subject)\s*:\s*\S*@", re.IGNORECASE)
+
+
+def subject_problem(subject: str) -> str | None:
+    """Why `subject` cannot be a mail header (None when it can): the one rule for every edit
+    (review decisions, answer files, the console's editor) and for generated text."""
+    if _CONTROL.search(subject):
+        return "subject must not contain line breaks or control characters"
+    if _ENCODED_BREAK.search(subject) or _HEADER.search(subject):
+        return "subject looks like an injected mail header (Bcc:/Cc:/To: with an address, or an encoded line break)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,8 +80,9 @@ def text_problems(subject: str, body: str, *, edited: bool = True) -> list[Gate]
     if not subject.strip() or not body.strip():
         empty = " and ".join(n for n, t in (("subject", subject), ("body", body)) if not t.strip())
         gates.append(Gate("empty", BLOCK, f"{empty} empty"))
-    if _CONTROL.search(subject):
-        gates.append(Gate("header", BLOCK, "subject contains a line break or control character"))
+    header = subject_problem(subject)
+    if header:
+        gates.append(Gate("header", BLOCK, header))
     if len(subject) > MAX_SUBJECT or len(body) > MAX_BODY:
         gates.append(Gate("too_long", BLOCK, f"subject over {MAX_SUBJECT} or body over "
                                                f"{MAX_BODY} characters"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Iterable, Mapping
 
 from graphs.core import clock
 from graphs.storage import schema, sqldb
-from graphs.storage.location import is_server_url
+from graphs.storage.location import exists
 
 SCHEMA = schema.SUPPRESSION  # the DDL lives in graphs/storage/schema.py (versioned)
 LOCK = "suppression"
@@ -112,7 +111,7 @@ def remove(db_path: str | Path, entries: Iterable[str]) -> list[str]:
 
 def list_entries(db_path: str | Path) -> list[Entry]:
     """Every entry, read without writing anything (no DDL: a locked file stays readable)."""
-    if not (is_server_url(db_path) or Path(db_path).exists()):
+    if not exists(db_path):
         return []
     with sqldb.connect(db_path, readonly=True) as db:
         if not schema.check(db, ("suppression",)):
@@ -159,14 +158,13 @@ def import_text(db_path: str | Path, text: str, *, by: str, source: str = "impor
 
 def export_text(db_path: str | Path, *, as_json: bool = False) -> str:
     entries = list_entries(db_path)
+    # Cleaned and formula-safe (graphs/core/exports.py): a reason came from an import file.
+    from graphs.core.exports import csv_text, json_text
+
     if as_json:
-        return json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=2) + "\n"
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(("email", "reason", "source", "added_by", "added_at"))
-    for e in entries:
-        writer.writerow((e.entry, e.reason, e.source, e.added_by, e.added_at))
-    return buffer.getvalue()
+        return json_text([e.as_dict() for e in entries], indent=2) + "\n"
+    return csv_text(("email", "reason", "source", "added_by", "added_at"),
+                    [(e.entry, e.reason, e.source, e.added_by, e.added_at) for e in entries])
 
 
 class Suppressions:

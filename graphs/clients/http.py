@@ -16,6 +16,8 @@ from typing import Any, Callable
 import httpx
 
 from graphs.core import clock
+from graphs.core.secrets import header_secrets, redact, scrub
+from graphs.core.secrets import known as known_secrets
 from graphs.core.text import one_line
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,9 @@ class VendorError(Exception):
                  retryable: bool = False, retry_count: int = 0) -> None:
         self.service = service
         self.status = status
-        self.message = message
+        # Whoever builds one (HttpService, a client reading a GraphQL `errors` list), the text is
+        # stripped of controls and of this process's credentials first (graphs/core/secrets.py).
+        self.message = scrub(message)
         self.retryable = retryable
         self.retry_count = retry_count
         super().__init__(str(self))
@@ -196,11 +200,10 @@ class HttpService:
 
     # -- helpers --------------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
-        for value in self.headers.values():
-            for secret in {value, value.split(" ", 1)[-1]}:
-                if len(secret) >= 8:
-                    text = text.replace(secret, "***")
-        return one_line(text, MAX_MESSAGE_CHARS)
+        # Control characters are stripped BEFORE the credentials are masked, partial echoes
+        # included (graphs/core/secrets.py); cut to length only after that.
+        hidden = redact(text, [*header_secrets(self.headers), *known_secrets()])
+        return one_line(hidden, MAX_MESSAGE_CHARS)
 
     def _error(self, status: int | None, message: str, *, retryable: bool,
                retry_count: int) -> VendorError:

@@ -169,7 +169,10 @@ def make_chat_model(cfg: Any, env: Mapping[str, str] | None = None, *,
 
     env = env if env is not None else os.environ
     if cfg.llm.provider == "openai":
-        return OpenAIChat(cfg.llm.base_url, cfg.llm.model, api_key=env.get(cfg.llm.api_key_env) or None,
+        from graphs.core.secrets import remember
+
+        return OpenAIChat(cfg.llm.base_url, cfg.llm.model,
+                          api_key=remember(env.get(cfg.llm.api_key_env) or None),
                           timeout=cfg.timeouts.llm_api, temperature=cfg.llm.temperature,
                           transport=transport)
     return offline_model if offline_model is not None else TemplateChat()

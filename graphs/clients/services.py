@@ -18,7 +18,8 @@ from graphs.sandbox.handler import Sandbox
 
 # The sandbox accepts any credential; these stand in when the environment has none, so the
 # sandbox exercises the same authenticated paths (GraphQL batches, Bearer headers) as live mode.
-SANDBOX_KEY = "sandbox-key"
+from graphs.core.secrets import SANDBOX_KEY  # noqa: E402  (public: the sandbox takes any key)
+from graphs.core.secrets import remember as remember_secret  # noqa: E402
 
 
 @dataclass
@@ -60,7 +61,7 @@ def build_services(cfg: Config, env: Mapping[str, str] | None = None, *,
         transport = handler.transport()
 
     def secret(name: str) -> str | None:
-        value = env.get(name) or None
+        value = remember_secret(env.get(name) or None)  # scrubbed from every error (secrets.py)
         return value or (SANDBOX_KEY if sandbox else None)
 
     clients: list[httpx.AsyncClient] = []

@@ -14,11 +14,6 @@ committed before the vendor call, marked `sent` after; see graphs/cmo/ledger.py.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
-import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -29,6 +24,9 @@ from graphs.clients.http import VendorError
 from graphs.cmo.common import CmoContext, Step, thread_id_of
 from graphs.cmo.ledger import SENT_ELSEWHERE, AsyncLedger, Claim, Ledger
 from graphs.cmo.state import RunState, is_approved, migrate_state, run_config
+from graphs.core.exports import csv_text, json_text
+from graphs.core.paths import atomic_write, confined
+from graphs.core.secrets import scrub
 from graphs.core.text import one_line
 
 LINEAR_NAMESPACE = uuid.UUID("5d0f3b8e-9a7c-4c1e-8f3a-2b6d9e1c4a70")
@@ -59,30 +57,9 @@ def _split_name(name: str | None, login: str) -> tuple[str, str]:
     return parts[0], " ".join(parts[1:])
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def _csv_cell(value: Any) -> str:
-    """Spreadsheet-safe text: a cell starting with = + - @ would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _csv_text(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_FIELDS)
+    """leads.csv: cleaned and formula-safe cells (graphs/core/exports.py); the body keeps its lines."""
+    table = []
     for row in rows:
         payload, meta = row["payload"], row["payload"].get("meta") or {}
         values = {"draft_id": row["draft_id"], "email": row["email"], "name": meta.get("name"),
@@ -91,8 +68,8 @@ def _csv_text(rows: list[dict]) -> str:
                   "subject": payload.get("subject"), "body": payload.get("body"),
                   "decision": payload.get("decision"), "status": row["status"],
                   "email_source": meta.get("email_source"), "email_read_at": meta.get("email_read_at")}
-        writer.writerow([_csv_cell(values[name]) for name in CSV_FIELDS])
-    return buffer.getvalue()
+        table.append([values[name] for name in CSV_FIELDS])
+    return csv_text(CSV_FIELDS, table, multiline=("body",))
 
 
 def write_projections(ledger: Ledger, thread_id: str, folder: Path, service: str,
@@ -101,12 +78,14 @@ def write_projections(ledger: Ledger, thread_id: str, folder: Path, service: str
     rows = ledger.rows(thread_id, service, statuses=("pending", "sent"))
     paths = []
     if outbox:
-        lines = "".join(json.dumps({**row["payload"], "status": row["status"]}, ensure_ascii=False,
-                                   sort_keys=True) + "\n" for row in rows)
-        _atomic_write(folder / "outbox.jsonl", lines)
-        paths.append(str(folder / "outbox.jsonl"))
-    _atomic_write(folder / "leads.csv", _csv_text(rows))
-    paths.append(str(folder / "leads.csv"))
+        lines = "".join(json_text({**row["payload"], "status": row["status"]}, sort_keys=True)
+                        + "\n" for row in rows)
+        outbox_file = confined(folder, "outbox.jsonl", what="outbox")
+        atomic_write(outbox_file, lines)
+        paths.append(str(outbox_file))
+    leads_file = confined(folder, "leads.csv", what="CSV export")
+    atomic_write(leads_file, _csv_text(rows))
+    paths.append(str(leads_file))
     return paths, len(rows)
 
 
@@ -129,7 +108,7 @@ async def _send_instantly(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, 
         try:
             answer = await ctx.services.instantly.add_leads(campaign, leads)
         except (VendorError, ValueError) as exc:
-            await ledger.mark_many(thread_id, "instantly", ids, "failed", str(exc))
+            await ledger.mark_many(thread_id, "instantly", ids, "failed", scrub(str(exc)))
             step.error("instantly.add_leads", {"campaign_id": campaign, "draft_ids": ids}, exc)
             continue
         created = answer.get("created_leads")
@@ -160,7 +139,7 @@ async def _send_attio(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, clai
             try:
                 answer = await ctx.services.attio.upsert_person(record["email"], first, last)
             except VendorError as exc:
-                await ledger.mark(thread_id, claim.draft_id, "attio", "failed", str(exc))
+                await ledger.mark(thread_id, claim.draft_id, "attio", "failed", scrub(str(exc)))
                 step.error("attio.upsert_person", {"draft_id": claim.draft_id}, exc)
                 return
         # Attio does not say whether the upsert created; a record born during this run did.
@@ -188,7 +167,7 @@ async def _send_linear(ctx: CmoContext, ledger: AsyncLedger, thread_id: str, cla
             issue = await ctx.services.linear.create_issue(team, title, description,
                                                            linear_issue_id(claim.draft_id))
         except VendorError as exc:
-            await ledger.mark(thread_id, claim.draft_id, "linear", "failed", str(exc))
+            await ledger.mark(thread_id, claim.draft_id, "linear", "failed", scrub(str(exc)))
             step.error("linear.create_issue", {"draft_id": claim.draft_id}, exc)
             continue
         await ledger.mark(thread_id, claim.draft_id, "linear", "sent",
@@ -236,7 +215,8 @@ async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
     approved = [d for d in approved if d["draft_id"] not in blocked]
     records = {d["draft_id"]: _record(d, min_score) for d in approved}
     items = [(d["draft_id"], d["email"], records[d["draft_id"]]) for d in approved]
-    folder = Path(cfg.execution.outbox_dir) / thread_id
+    # Checked before anything is claimed: a thread id never names a folder outside outbox_dir.
+    folder = confined(cfg.execution.outbox_dir, thread_id, what="outbox folder")
     started_at = clock.now_iso()
     step.progress(0, len(items), what=sender)
 

@@ -27,7 +27,9 @@ def find_or_fork(db_path: str | Path, source_thread: str, checkpoint_id: str,
     from graphs.storage.maintenance import fork_thread
     from graphs.storage.registry import get_thread
 
-    thread_id = fork_to or fork_id_for(source_thread, checkpoint_id)
+    from graphs.core.ids import check_id
+
+    thread_id = check_id(fork_to, "--fork-to") if fork_to else fork_id_for(source_thread, checkpoint_id)
     if get_thread(db_path, thread_id) is not None:
         return thread_id, False
     try:

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 from graphs.core import clock
 from graphs.storage import schema, sqldb
-from graphs.storage.location import is_server_url
+from graphs.storage.location import exists
 
 CAPPED_SERVICES = ("instantly", "outbox")
 DAILY_CAP = "daily cap"
@@ -94,7 +94,7 @@ class Ledger:
     def __init__(self, db_path: str | Path, *, readonly: bool = False) -> None:
         self.lock = threading.RLock()  # one connection, used from worker threads in turn
         self.absent = False
-        if readonly and not (is_server_url(db_path) or Path(db_path).exists()):
+        if readonly and not exists(db_path):
             self.conn = None
             self.absent = True
             return

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Dict, List, Mapping, TypedDict
 
 from graphs.core import clock
+from graphs.core.secrets import scrub
 from graphs.core.specs import CMO
 
 STATE_VERSION = 2  # 1 = the seed's shape (no draft ids, no sendable flags, no per-service counters)
@@ -168,7 +169,8 @@ def error_entry(stage: str, tool: str, payload: Mapping[str, Any] | None, error:
         "stage": stage,
         "tool": tool,
         "payload": dict(payload or {}),
-        "error": str(error) or type(error).__name__,
+        # Every error text is scrubbed of this process's secrets (graphs/core/secrets.py).
+        "error": scrub(str(error)) or type(error).__name__,
         "timestamp": clock.now_iso(),
         "retry_count": int(retries if isinstance(retries, int) else retry_count),
     }

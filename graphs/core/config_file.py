@@ -13,13 +13,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from graphs.core.config import Config, parse_config
+from graphs.core.config import Config, ConfigError, parse_config
+from graphs.core.config_yaml import MAX_CONFIG_BYTES, size_issue
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,14 @@ def stamp_of(path: str | os.PathLike) -> FileStamp:
 
 
 def read_config_text(path: str | os.PathLike) -> tuple[str, FileStamp]:
-    """The file's text and stamp; a missing file reads as the defaults (not yet written)."""
+    """The file's text and stamp; a missing file reads as the defaults (not yet written).
+    A file over MAX_CONFIG_BYTES is refused (ConfigError) without being read whole."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        return default_config_text(), MISSING
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(str(path), [size_issue(size)])
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -95,21 +102,9 @@ def config_diff(old_text: str, new_text: str, name: str = "config.yaml") -> list
 
 
 def _write_atomic(path: Path, data: bytes, mode: int | None) -> None:
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    from graphs.core.paths import atomic_write  # temp file beside it, fsync, rename
+
+    atomic_write(path, data, mode=mode)
 
 
 def save_config_text(path: str | os.PathLike, text: str, *,
@@ -132,7 +127,10 @@ def save_config_text(path: str | os.PathLike, text: str, *,
     except FileNotFoundError:
         old = None
     if old is not None:
-        backup = backup_path(path)
+        from graphs.core.paths import confined
+
+        # Beside the config, never through a path that leads elsewhere (graphs/core/paths.py).
+        backup = confined(path.parent, backup_path(path).name, what="config backup")
         _write_atomic(backup, old, mode)
     _write_atomic(path, text.encode("utf-8"), mode)
     return SaveResult(config=config, stamp=stamp_of(path), backup=backup)

@@ -59,6 +59,11 @@ def new_thread_id(kind: str) -> str:
 
 def launch(request: LaunchRequest) -> LaunchedRun:
     """Check the request against the thread's recorded graph and lifecycle, then start the child."""
+    from graphs.core.ids import check_optional
+
+    # Ids first (graphs/core/ids.py): a thread id names the child's log file and the outbox folder.
+    check_optional(request.thread_id, "thread id")
+    check_optional(request.checkpoint_id, "checkpoint id")
     if request.action == "run":
         spec = specs.require(request.graph)
         thread_id = request.thread_id or spec.new_thread_id()
@@ -128,12 +133,12 @@ def spawn_child(args: list[str], *, thread_id: str, graph: str, request: LaunchR
     if request.config_path:
         command += ["--config", str(request.config_path)]
     command += ["--db", str(request.db_path), *args]
+    from graphs.core.paths import confined, open_append
     from graphs.storage.location import local_dir
 
-    log_dir = local_dir(request.db_path) / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{thread_id}.log"
-    with open(log_path, "ab") as log:
+    # The log is named after the thread: confined under logs/ (graphs/core/paths.py).
+    log_path = confined(local_dir(request.db_path) / "logs", f"{thread_id}.log", what="log file")
+    with open_append(log_path) as log:
         process = subprocess.Popen(
             command, stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
             stdout=log, stderr=log, start_new_session=True, cwd=os.getcwd(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from graphs.core.secrets import scrub
 from graphs.marketing_team.store import CampaignStore, StoreError
 
 # Tool results the model sees are cut to this many characters (the full record is in the store).
@@ -70,7 +71,7 @@ async def run_tool(store: CampaignStore, name: str, args: dict, allowed: tuple[s
             result = await store.update_record(str(args.get("collection", "")),
                                                str(args.get("id", "")), args.get("data") or {})
     except (StoreError, TypeError, ValueError) as exc:
-        return {"ok": False, "error": str(exc)}
+        return {"ok": False, "error": scrub(str(exc))}  # graphs/core/secrets.py
     return {"ok": True, "result": result}
 
 

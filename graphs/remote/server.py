@@ -86,6 +86,23 @@ def _row(raw: Mapping[str, Any]) -> RemoteThread:
         server_status=str(raw.get("status") or ""), metadata=metadata)
 
 
+def usable_threads(rows: list[RemoteThread], server: Any = None) -> list[RemoteThread]:
+    """The rows whose ids fit cmo's id rule (graphs/core/ids.py). The others are skipped, never
+    acted on; how many (and why) is kept on `server.skipped_ids` for the caller to say."""
+    from graphs.core.ids import id_problem
+
+    kept, skipped = [], []
+    for row in rows:
+        problem = id_problem(row.thread_id)
+        if problem is None:
+            kept.append(row)
+        else:
+            skipped.append(problem)
+    if server is not None:
+        server.skipped_ids = skipped
+    return kept
+
+
 def event_key(event_id: str | None) -> tuple[int, int]:
     """Stream event ids are "<ms>-<seq>": order them as numbers, not strings."""
     try:
@@ -103,6 +120,7 @@ class Remote:
 
         self.url = url.rstrip("/")
         self._api_key, self._timeout, self._client = api_key, timeout, None
+        self.skipped_ids: list[str] = []  # why the newest threads() left some ids out
         # The thread list goes straight over HTTP: importing langgraph_sdk costs 0.35-1.2 s
         # (it pulls in langchain_core), which `cmo threads --server` should not pay.
         self.http = httpx.Client(base_url=self.url, timeout=timeout,
@@ -168,7 +186,7 @@ class Remote:
     def threads(self, limit: int = 200) -> list[RemoteThread]:
         raw = self._call("list threads", lambda: self._search(
             limit=limit, sort_by="updated_at", sort_order="desc", select=SELECT, extract=EXTRACT))
-        return [_row(item) for item in raw]
+        return usable_threads([_row(item) for item in raw], self)
 
     def thread(self, thread_id: str) -> RemoteThread:
         raw = self._call(f"thread {thread_id}", lambda: self._search(
@@ -213,7 +231,9 @@ class Remote:
         thread = self._call("create thread", lambda: self.client.threads.create(
             thread_id=thread_id, if_exists="do_nothing",
             metadata={"graph_id": graph, **(metadata or {})}))
-        tid = thread["thread_id"]
+        from graphs.core.ids import check_id
+
+        tid = check_id(str(thread["thread_id"]), f"thread id from {self.url}")
         existing = str((thread.get("metadata") or {}).get("graph_id") or graph)
         if existing != graph:
             raise ServerError(f"thread {tid} runs graph {existing!r}, not {graph!r}")
@@ -285,7 +305,9 @@ class Remote:
         if found:
             return {"thread_id": found[0]["thread_id"], "graph": graph, "reused": True}
         copy = self._call(f"copy {thread_id}", lambda: self.client.threads.copy(thread_id))
-        fork_id = copy["thread_id"]
+        from graphs.core.ids import check_id
+
+        fork_id = check_id(str(copy["thread_id"]), f"thread id from {self.url}")
         self._call(f"mark {fork_id}", lambda: self.client.threads.update(
             fork_id, metadata={**mark, CLAIM_KEY: None}))
         run = self._run(fork_id, graph, wait, input=None, checkpoint_id=checkpoint_id)

@@ -327,6 +327,38 @@ def open_sync_saver(db_path: str | Path) -> Iterator[Any]:
         serde.close()
 
 
+class DeferredValue:
+    """A stored value left encoded until someone asks for it (see DeferringSerializer)."""
+
+    __slots__ = ("_serde", "_typed")
+
+    def __init__(self, serde: Any, typed: tuple[str, bytes]) -> None:
+        self._serde, self._typed = serde, typed
+
+    def load(self) -> Any:
+        return self._serde.loads_typed(self._typed)
+
+
+class DeferringSerializer:
+    """Leaves pending-write values that hold LangGraph's own types (Interrupt, Send, Command)
+    encoded, as DeferredValue. Decoding one imports `langgraph.types` and with it langchain_core
+    and langsmith (~0.4 s, most of a `cmo show --field` that prints none of them). A checkpoint
+    (it always has "channel_values") is never deferred; a false match only decodes eagerly."""
+
+    def __init__(self, base: Any) -> None:
+        self._base = base
+
+    def loads_typed(self, data: tuple[str, bytes]) -> Any:
+        kind, raw = data
+        if kind == "msgpack" and isinstance(raw, (bytes, bytearray)) \
+                and b"langgraph.types" in raw and b"channel_values" not in raw:
+            return DeferredValue(self._base, data)
+        return self._base.loads_typed(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+
 @contextmanager
 def open_read_saver(db_path: str | Path) -> Iterator[Any]:
     """A saver on a READ-ONLY connection: never setup(), never a write.
