@@ -245,3 +245,29 @@ def test_postgres_prune_leaves_no_orphan_blob(pg_url):
                 SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id
                 AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)""")[0]
     assert orphans == 0
+
+
+def test_postgres_prune_and_delete_leave_a_live_run_alone(pg_url):
+    from graphs.storage import maintenance
+    from graphs.storage.inspect import checkpoint_count
+    from graphs.storage.registry import RunRecorder, ThreadBusy
+
+    _write_ticket_threads(pg_url)
+    recorder = RunRecorder(pg_url, "waiting", "tickets")
+    recorder.start(goal=None, sandbox=True, offline=True)
+    try:
+        before = checkpoint_count(pg_url, "waiting")
+        result = maintenance.prune(pg_url, keep=1)
+        assert result["skipped"] == ["waiting"] and result["threads"] == 1
+        assert checkpoint_count(pg_url, "waiting") == before
+        assert checkpoint_count(pg_url, "done") == 1
+        with pytest.raises(ThreadBusy, match="is running"):
+            maintenance.prune(pg_url, keep=1, thread_id="waiting")
+        with pytest.raises(ThreadBusy, match="is running"):
+            maintenance.delete_thread(pg_url, "waiting")
+        assert checkpoint_count(pg_url, "waiting") == before
+    finally:
+        recorder.update(status="stopped")
+        recorder.close()
+    assert maintenance.prune(pg_url, keep=1)["skipped"] == []
+    assert checkpoint_count(pg_url, "waiting") == 1
