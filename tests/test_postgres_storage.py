@@ -271,3 +271,18 @@ def test_postgres_prune_and_delete_leave_a_live_run_alone(pg_url):
         recorder.close()
     assert maintenance.prune(pg_url, keep=1)["skipped"] == []
     assert checkpoint_count(pg_url, "waiting") == 1
+
+
+def test_reads_recover_when_the_server_dropped_an_idle_session(pg_url, monkeypatch):
+    import psycopg
+
+    from graphs.storage import checkpoint
+    from graphs.storage.inspect import history_page
+
+    _write_ticket_threads(pg_url)
+    assert len(history_page(pg_url, "done")) == 4  # leaves a session idle in the process
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # what a server restart does
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                      "datname = current_database() AND pid <> pg_backend_pid()")
+    monkeypatch.setattr(checkpoint, "_IDLE_PING_S", 0.0)
+    assert len(history_page(pg_url, "done")) == 4

@@ -230,6 +230,7 @@ def _connect_sync_postgres(url: str, *, readonly: bool) -> Any:
 _IDLE_READERS: dict[str, list[Any]] = {}
 _IDLE_LOCK = threading.Lock()
 _IDLE_MAX = 4
+_IDLE_PING_S = 10.0
 
 
 @contextmanager
@@ -240,9 +241,18 @@ def borrowed_reader(url: str) -> Iterator[Any]:
     pay a new session per read: ~15 ms to connect plus ~5 ms per first query while the new
     backend warms its catalog cache. Sessions are autocommit and read-only, so a returned one
     carries no state; one that failed is closed instead of returned."""
+    import time
+
+    import psycopg
+
     with _IDLE_LOCK:
         idle = _IDLE_READERS.setdefault(url, [])
-        conn = idle.pop() if idle else None
+        conn, since = idle.pop() if idle else (None, 0.0)
+    if conn is not None and time.monotonic() - since > _IDLE_PING_S:
+        try:  # a session idle for a while may have been dropped (server restart, timeout)
+            conn.execute("SELECT 1")
+        except psycopg.Error:
+            conn.close()
     if conn is None or conn.closed:
         conn = _connect_sync_postgres(url, readonly=True)
     healthy = False
@@ -256,7 +266,7 @@ def borrowed_reader(url: str) -> Iterator[Any]:
             with _IDLE_LOCK:
                 idle = _IDLE_READERS.setdefault(url, [])
                 if len(idle) < _IDLE_MAX:
-                    idle.append(conn)
+                    idle.append((conn, time.monotonic()))
                     conn = None
         if conn is not None:
             conn.close()
