@@ -276,7 +276,7 @@ def test_postgres_prune_and_delete_leave_a_live_run_alone(pg_url):
 def test_reads_recover_when_the_server_dropped_an_idle_session(pg_url, monkeypatch):
     import psycopg
 
-    from graphs.storage import checkpoint
+    from graphs.storage import pg_sessions
     from graphs.storage.inspect import history_page
 
     _write_ticket_threads(pg_url)
@@ -284,5 +284,5 @@ def test_reads_recover_when_the_server_dropped_an_idle_session(pg_url, monkeypat
     with psycopg.connect(pg_url, autocommit=True) as admin:  # what a server restart does
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
                       "datname = current_database() AND pid <> pg_backend_pid()")
-    monkeypatch.setattr(checkpoint, "_IDLE_PING_S", 0.0)
+    monkeypatch.setattr(pg_sessions, "_IDLE_PING_S", 0.0)
     assert len(history_page(pg_url, "done")) == 4

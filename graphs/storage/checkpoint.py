@@ -180,13 +180,11 @@ def _is_postgres(location: str | Path) -> bool:
     return is_postgres(location)
 
 
-def _pg_error(url: str, exc: BaseException) -> dbmod.DatabaseError:
-    from graphs.storage.location import connect_reason, redact
-
-    return dbmod.DatabaseError(f"{redact(url)}: cannot connect ({connect_reason(exc)})")
-
-
 SETUP_LOCK = 0x636D6F5F73657475  # "cmo_setu": one setup() at a time across machines
+
+
+from graphs.storage.pg_sessions import (  # noqa: E402  (Postgres sessions, shared with sqldb)
+    _TupleRows, _connect_sync_postgres, _pg_error, borrowed_reader)
 
 
 @asynccontextmanager
@@ -213,88 +211,6 @@ async def _open_async_postgres(url: str) -> AsyncIterator[Any]:
         yield saver
     finally:
         await conn.close()
-
-
-def _connect_sync_postgres(url: str, *, readonly: bool) -> Any:
-    import psycopg
-    from psycopg.rows import dict_row
-
-    options = {"options": "-c default_transaction_read_only=on"} if readonly else {}
-    try:
-        return psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row,
-                               connect_timeout=10, **options)
-    except psycopg.Error as exc:
-        raise _pg_error(url, exc) from None
-
-
-_IDLE_READERS: dict[str, list[Any]] = {}
-_IDLE_LOCK = threading.Lock()
-_IDLE_MAX = 4
-_IDLE_PING_S = 10.0
-
-
-@contextmanager
-def borrowed_reader(url: str) -> Iterator[Any]:
-    """A read-only Postgres session, reused across reads of this process.
-
-    A poller (the console reads the runs list and a dashboard twice a second) would otherwise
-    pay a new session per read: ~15 ms to connect plus ~5 ms per first query while the new
-    backend warms its catalog cache. Sessions are autocommit and read-only, so a returned one
-    carries no state; one that failed is closed instead of returned."""
-    import time
-
-    import psycopg
-
-    with _IDLE_LOCK:
-        idle = _IDLE_READERS.setdefault(url, [])
-        conn, since = idle.pop() if idle else (None, 0.0)
-    if conn is not None and time.monotonic() - since > _IDLE_PING_S:
-        try:  # a session idle for a while may have been dropped (server restart, timeout)
-            conn.execute("SELECT 1")
-        except psycopg.Error:
-            conn.close()
-    if conn is None or conn.closed:
-        conn = _connect_sync_postgres(url, readonly=True)
-    healthy = False
-    try:
-        yield conn
-        healthy = True
-    finally:
-        from psycopg.pq import TransactionStatus
-
-        if healthy and not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE:
-            with _IDLE_LOCK:
-                idle = _IDLE_READERS.setdefault(url, [])
-                if len(idle) < _IDLE_MAX:
-                    idle.append((conn, time.monotonic()))
-                    conn = None
-        if conn is not None:
-            conn.close()
-
-
-class _TupleRows:
-    """The saver's psycopg connection (dict rows, which the saver needs) seen with tuple rows,
-    as graphs.storage.sqldb.Database and graphs.storage.sql read them: one session, so cmo's
-    statements can share the saver's transaction."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def execute(self, query: Any, params: Any = ()) -> Any:
-        from psycopg.rows import tuple_row
-
-        cur = self._conn.cursor(row_factory=tuple_row)
-        cur.execute(query, params)
-        return cur
-
-    def cursor(self, **kwargs: Any) -> Any:
-        from psycopg.rows import tuple_row
-
-        kwargs.setdefault("row_factory", tuple_row)
-        return self._conn.cursor(**kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
 
 
 @contextmanager

@@ -137,7 +137,7 @@ def read_conn(db_path: str | Path) -> Iterator[Any]:
     """A read-only connection for graphs.storage.sql's functions (a sqlite3 connection, or a
     sqldb.Database on a read-only Postgres session); None when there is no SQLite file."""
     if location.is_postgres(db_path):
-        from graphs.storage.checkpoint import _TupleRows, borrowed_reader
+        from graphs.storage.pg_sessions import _TupleRows, borrowed_reader
         from graphs.storage.sqldb import Database
 
         try:

@@ -71,8 +71,25 @@ def count(conn: Any, statement: str, params: Sequence[Any] = ()) -> int:
         raise _explained(conn, exc) from None
 
 
+def _session(conn: Any) -> Any:
+    session = raw(conn)
+    return getattr(session, "_conn", session)  # the psycopg connection under a row view
+
+
 def table_exists(conn: Any, name: str) -> bool:
-    return bool(one(conn, "SELECT to_regclass(%s) IS NOT NULL", (name,))[0])
+    """Whether the table exists; a table seen once is remembered on the session (reused read
+    sessions then skip the probe: the saver's tables are never dropped under a running cmo)."""
+    session = _session(conn)
+    seen = getattr(session, "_cmo_tables_seen", None)
+    if seen is not None and name in seen:
+        return True
+    found = bool(one(conn, "SELECT to_regclass(%s) IS NOT NULL", (name,))[0])
+    if found:
+        try:
+            session._cmo_tables_seen = (seen or set()) | {name}
+        except AttributeError:  # a connection type that takes no attributes: probe each time
+            pass
+    return found
 
 
 def has_checkpoints(conn: Any) -> bool:
