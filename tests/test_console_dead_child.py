@@ -59,9 +59,11 @@ async def test_a_child_that_dies_before_its_first_event_shows_as_dead_with_its_l
             await wait_for(pilot, lambda: dashboard.child_problem, "the dead child to be shown")
             problem = rendered(dashboard.query_one("#problem"))
             title = rendered(dashboard.query_one("#title"))
+            pipeline = rendered(dashboard.query_one("StagePipeline"))
     assert get_thread(db, THREAD) is None  # it never claimed the thread
     assert "dead: its process exited before its first record" in title
     assert "waiting for its first record" not in title
+    assert "waiting for the first progress event" not in pipeline and "died" in pipeline
     assert "exited with code 3 before its first record" in problem
     # The end of its log: the CLI's one-line reason, naming the file.
     assert "the file is read-only" in problem and str(db) in problem
