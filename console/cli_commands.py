@@ -219,6 +219,32 @@ def cmd_threads(args) -> int:
 
 
 @operator_errors
+def cmd_inbox(args) -> int:
+    from graphs.core.inbox import local_inbox
+
+    db_path = reading_db(args)
+    return print_inbox(args, local_inbox(db_path), str(db_path))
+
+
+def print_inbox(args, items: list, where: str) -> int:
+    """`cmo inbox` locally and with --server: one line per pending interrupt, newest first."""
+    if args.json:
+        emit_json([item.to_json() for item in items])
+        return 0
+    if not items:
+        print(f"nothing waits for an answer in {where}")
+        return 0
+    cut = sys.stdout.isatty()
+    print(f"{'SINCE':20} {'THREAD':36} {'GRAPH':9} {'WAITING FOR':28} GOAL")
+    for item in items:
+        what = ("approve: " if item.answerable else "shown only: ") + item.what
+        print(f"{item.since[:19] + 'Z':20} {clean_text(item.thread_id):36} {clean_text(item.graph, 9):9} "
+              f"{clean_text(what, 28) if cut else clean_text(what):28} "
+              f"{clean_text(item.goal, 40) if cut else clean_text(item.goal)}")
+    return 0
+
+
+@operator_errors
 def cmd_history(args) -> int:
     from graphs.storage.inspect import has_checkpoint, history_page
 
@@ -322,7 +348,11 @@ def cmd_db(args) -> int:
     result = upgrade(db_path)
     if args.json:
         emit_json({"db": str(db_path), **result})
-    elif result["upgraded"]:
+        return 0
+    if result["schema_from"] != result["schema_to"]:
+        print(f"cmo db upgrade: {db_path}: cmo's tables migrated from schema version "
+              f"{result['schema_from']} to {result['schema_to']}")
+    if result["upgraded"]:
         print(f"cmo db upgrade: {db_path}: rewrote {result['checkpoints']} checkpoints and "
               f"{result['writes']} writes from cmo's old private format into the stock LangGraph "
               f"format; dropped {result['blobs']} cmo_blobs rows. Stock LangGraph tools can "

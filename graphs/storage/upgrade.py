@@ -23,11 +23,15 @@ def upgrade(db_path: str | Path) -> dict[str, int | bool]:
     """Rewrite legacy rows; returns counts {"checkpoints", "writes", "blobs", "upgraded"}."""
     from graphs.storage.location import is_postgres
 
+    from graphs.storage import schema
+
     result: dict[str, int | bool] = {"checkpoints": 0, "writes": 0, "blobs": 0, "upgraded": False}
+    if not is_postgres(db_path) and not Path(db_path).exists():
+        raise dbmod.DatabaseError(f"{db_path}: no such database")
+    # cmo's own tables first: a schema this cmo does not know refuses before anything is rewritten.
+    result["schema_from"], result["schema_to"] = schema.upgrade(db_path)
     if is_postgres(db_path):
         return result  # Postgres is only ever written in the stock format
-    if not Path(db_path).exists():
-        raise dbmod.DatabaseError(f"{db_path}: no such database")
     conn = dbmod.connect(db_path)
     reader = make_serializer(db_path)
     writer = strict_serializer()
