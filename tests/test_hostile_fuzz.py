@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from console.cli import main
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+# Each example runs a whole CLI command over a real database: 15 keep a test under ~8 s.
+FUZZ = settings(max_examples=15, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
@@ -162,6 +163,9 @@ def test_unreadable_suppression_files_are_refused_cleanly(tmp_path, unchanged, c
              "nul.csv": b"a@b.example\x00,x\n", "quote.csv": b'"a@b.example\nc@d.example\n'}
     for name, data in cases.items():
         (tmp_path / "in" / name).write_bytes(data)
+    huge = tmp_path / "in" / "huge.csv"
+    with huge.open("wb") as handle:
+        handle.truncate(70 * 1024 * 1024)  # sparse: 70 MB without writing them
     with unchanged(tmp_path):
         for name in cases:
             code, err = cli(["--db", str(db), "suppress", "import", str(tmp_path / "in" / name)],
@@ -169,3 +173,5 @@ def test_unreadable_suppression_files_are_refused_cleanly(tmp_path, unchanged, c
             assert code in (2, 4) and str(tmp_path / "in" / name) in err, (name, err)
         code, err = cli(["--db", str(db), "suppress", "import", str(tmp_path / "missing.csv")], capsys)
         assert code == 2 and "cannot read" in err
+        code, err = cli(["--db", str(db), "suppress", "import", str(huge)], capsys)
+        assert code == 2 and "larger than 64 MB" in err
