@@ -31,6 +31,8 @@ BENCHMARKS = {
     "responsiveness": "key press -> screen updated while a run streams 500 updates/s",
     "github": "API calls per lead and enrichment time, GraphQL and REST, 100 ms/call",
     "server": "LangGraph Server vs local: run started elsewhere -> listed, CLI, console paint",
+    "tables": "cmo's own tables (registry, ledger, review, suppression): Postgres / SQLite",
+    "config": "config validation time and memory: alias bomb, deep nesting, 50 MB, largest accepted",
 }
 TIMEOUT = 300
 

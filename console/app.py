@@ -56,6 +56,10 @@ class CmoApp(App):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("question_mark", "help", "Keys", key_display="?"),
+        # q is back on every screen (what its escape does); home binds q to quit. A focused
+        # input or editor takes q as a letter first (bindings only see keys nobody handled).
+        Binding("q", "back", "Back", show=False),
+        Binding("colon", "command_line", "Command", key_display=":", show=False),
         Binding("ctrl+p", "command_palette", "Palette", show=False,
                 priority=True),
     ]
@@ -162,6 +166,21 @@ class CmoApp(App):
         if self.allowed("approving"):
             self.push_optional(APPROVAL, thread_id)
 
+    def action_inbox(self) -> None:
+        """Every pending interrupt across threads and graphs (graphs.core.inbox)."""
+        from console.screens.inbox import InboxScreen
+
+        if not isinstance(self.screen, InboxScreen):
+            self.push_screen(InboxScreen())
+
+    def open_inbox_item(self, item: Any) -> None:
+        """An approval opens its review; another graph's interrupt opens the thread's view."""
+        self.last_thread = item.thread_id
+        if item.answerable:
+            self.approve_thread(item.thread_id)
+        else:
+            self.open_thread(item.thread_id, item.graph)
+
     def browse_history(self, thread_id: str) -> None:
         self.push_optional(CHECKPOINTS, thread_id)
 
@@ -174,19 +193,28 @@ class CmoApp(App):
         start_launch(self, "resume", failure=f"could not resume {thread_id}", thread_id=thread_id)
 
     # -- stopping ---------------------------------------------------------------------------------
-    def confirm_stop(self, row: Any) -> None:
-        """Ask, then SIGTERM the run's process: it records `stopped` and can be resumed."""
+    def confirm_stop(self, *rows: Any) -> None:
+        """Ask, then SIGTERM each run's process: it records `stopped` and can be resumed."""
         from rich.text import Text
 
         from console.screens.confirm import ConfirmScreen
 
-        if not self.allowed("stopping a run"):
+        if not self.allowed("stopping a run") or not rows:
             return
-        message = Text(f"Thread {row.thread_id} stops after the step it is in is interrupted; "
-                       "it is recorded as stopped and r resumes it from its newest checkpoint. "
-                       "Nothing already sent is sent again.")
-        self.push_screen(ConfirmScreen("Stop this run?", message, confirm_label="Stop"),
-                         callback=lambda yes: self.stop_thread(row.thread_id) if yes else None)
+        which = (f"Thread {rows[0].thread_id} stops" if len(rows) == 1 else
+                 f"{len(rows)} runs ({', '.join(row.thread_id for row in rows[:3])}"
+                 f"{' ...' if len(rows) > 3 else ''}) stop")
+        message = Text(f"{which} after the step in progress is interrupted; each is recorded as "
+                       "stopped and r resumes it from its newest checkpoint. Nothing already sent "
+                       "is sent again.")
+
+        def stop(yes: bool | None) -> None:
+            for row in rows if yes else ():
+                self.stop_thread(row.thread_id)
+
+        self.push_screen(ConfirmScreen("Stop this run?" if len(rows) == 1 else
+                                       f"Stop these {len(rows)} runs?", message,
+                                       confirm_label="Stop"), callback=stop)
 
     @work(thread=True, group="launch", exit_on_error=False)
     def stop_thread(self, thread_id: str) -> None:
@@ -217,6 +245,26 @@ class CmoApp(App):
             self.screen.dismiss()
             return
         self.push_screen(HelpScreen(self.screen))
+
+    async def action_back(self) -> None:
+        """q: what the screen's escape does (close the filter, cancel, back), else pop it."""
+        screen = self.screen
+        escape = screen._bindings.key_to_bindings.get("escape") or []
+        if escape:
+            await self.run_action(escape[0].action, screen)
+        elif len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_command_line(self, error: str = "", value: str = ":") -> None:
+        """`:runs`, `:inbox`, `:thread ID` ... (console/screens/command_line.py)."""
+        from console.screens.command_line import CommandLine, run_command
+
+        def ran(line: str | None) -> None:
+            problem = run_command(self, line) if line else None
+            if problem:  # open again with the line kept and what is wrong with it
+                self.action_command_line(problem, line or ":")
+
+        self.push_screen(CommandLine(error, value), callback=ran)
 
     def action_new_run(self) -> None:
         from console.screens.new_run import NewRunScreen

@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress output")
 
     command("threads", "list every thread in the database")
+    command("inbox", "every pending interrupt (approvals and other graphs' questions), newest first")
 
     serve = command("serve", "serve the console to a web browser (textual-serve)")
     serve.add_argument("--host", default="127.0.0.1",

@@ -27,12 +27,10 @@ def remote_url(args) -> str | None:
     if getattr(args, "db", None) or getattr(args, "command", None) == "config":
         return None
     path = getattr(args, "config", None) or "config.yaml"
-    try:
-        import yaml
+    from graphs.core.config_yaml import peek_yaml
 
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except Exception:  # missing or unreadable: the local path explains a bad file
-        return None
+    # Bounded (size, depth, aliases); None when missing or refused: the local path explains it.
+    data = peek_yaml(path)
     server = data.get("server") if isinstance(data, dict) else None
     url = server.get("url") if isinstance(server, dict) else None
     return url if isinstance(url, str) and url else None
@@ -74,7 +72,11 @@ def _console(args, remote) -> int:
 
     if not remote.ok():
         raise CliError(f"cannot reach LangGraph Server at {remote.url} (/ok did not answer)", 3)
-    ServerConsole(remote, operator=_operator()).run()
+    cfg = _config(args)
+    # The review's decisions and claims are kept in the local database, as for a local thread.
+    db = Path(args.db or (cfg.storage.db if cfg is not None else ".cmo/cmo.sqlite"))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    ServerConsole(remote, operator=_operator(), config=cfg, db_path=str(db)).run()
     return 0
 
 
@@ -99,6 +101,13 @@ def _threads(args, remote) -> int:
         print(f"{clean_text(row.thread_id):36} {clean_text(row.graph, 9):9} {row.status:11} "
               f"{clean_text(row.stage, 15):15} {row.updated_at:32} {clean_text(row.goal, 40)}")
     return 0
+
+
+def _inbox(args, remote) -> int:
+    from console.cli_commands import print_inbox
+    from graphs.core.inbox import remote_inbox
+
+    return print_inbox(args, remote_inbox(remote), remote.url)
 
 
 def _show(args, remote) -> int:

@@ -7,6 +7,7 @@ console.textsafe, never markup.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -16,7 +17,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, RichLog, Static
 
-from console.textsafe import plain, safe_text
+from console.screens import approval as approval_module
+from console.screens.approval import ApprovalScreen
+from console.screens.inbox import InboxScreen
+from console.textsafe import safe_text
+from graphs.approval import submit as sb
+from graphs.core.inbox import pending_count
 
 
 class Polled(Message):
@@ -25,37 +31,26 @@ class Polled(Message):
         self.rows, self.error = rows, error
 
 
-class Loaded(Message):
-    def __init__(self, interrupt_id: str | None, requests: list, error: str | None = None) -> None:
-        super().__init__()
-        self.interrupt_id, self.requests, self.error = interrupt_id, requests, error
-
-
-class Submitted(Message):
-    def __init__(self, status: str, error: str | None = None) -> None:
-        super().__init__()
-        self.status, self.error = status, error
-
-
 class StreamLine(Message):
     def __init__(self, text: str, done: bool = False) -> None:
         super().__init__()
         self.text, self.done = text, done
 
 
-def inbox_rows(rows: list) -> list:
-    """Every pending interrupt, newest first (the server lists by update time, newest first)."""
-    return [row for row in rows if row.status == "interrupted"]
-
-
 class ServerRunsScreen(Screen):
+    # What the local console does and a server does not let cmo do from here, said, not faked.
+    REFUSED = {"n": "start runs with `cmo run --server URL`",
+               "h": "browse checkpoints with `cmo history THREAD --server URL`",
+               "c": "the server runs with its own config (CMO_CONFIG where it runs)",
+               "S": "cancel a run with the server's own tools",
+               "x": "the suppression list lives in the server's storage"}
     BINDINGS = [Binding("enter", "open", "Open"), Binding("i", "inbox", "Inbox"),
-                Binding("q", "app.quit", "Quit")]
+                Binding("q", "app.quit", "Quit")] + [
+        Binding(key, f"refused('{key}')", "Not on a server", show=False) for key in REFUSED]
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list = []
-        self.only_inbox = False
         self.polls = 0
         self._shown: list | None = None
 
@@ -91,11 +86,9 @@ class ServerRunsScreen(Screen):
             header.update(safe_text(message.error, style="bold red"))
             return
         self.rows = message.rows
-        pending = inbox_rows(self.rows)
-        view = "inbox: pending interrupts, newest first" if self.only_inbox else "all threads"
-        header.update(safe_text(f"{len(self.rows)} threads  {len(pending)} awaiting approval"
-                                f"  · {view} · {self.app.remote.url}"))
-        shown = pending if self.only_inbox else self.rows
+        header.update(safe_text(f"{len(self.rows)} threads  │ inbox {pending_count(self.rows)} (i)"
+                                f"  · {self.app.remote.url}"))
+        shown = self.rows
         signature = [(r.thread_id, r.status, r.stage, r.updated_at) for r in shown]
         if signature == self._shown:
             return    # an idle poll: keep the table (and the cursor) as they are
@@ -114,8 +107,11 @@ class ServerRunsScreen(Screen):
             table.move_cursor(row=min(keep, len(shown) - 1))
 
     def action_inbox(self) -> None:
-        self.only_inbox = not self.only_inbox
-        self._srv_poll()
+        self.app.push_screen(InboxScreen())
+
+    def action_refused(self, key: str) -> None:
+        self.notify(f"not on a LangGraph Server: {self.REFUSED[key]}", severity="warning",
+                    markup=False)
 
     def selected(self) -> Any:
         table = self.query_one(DataTable)
@@ -141,163 +137,40 @@ class ServerRunsScreen(Screen):
         row = self.selected()
         if row is None:
             return
-        if row.status == "interrupted" and row.graph == "cmo":
-            self.app.push_screen(ServerReviewScreen(row.thread_id))
-        else:
-            self.app.push_screen(ServerFollowScreen(row.thread_id))
+        self.app.open_thread_row(row.thread_id, row.status == "interrupted" and row.graph == "cmo")
 
 
-class ServerReviewScreen(Screen):
-    """The approval step of a server thread: decide per draft, submit as Command(resume=...)."""
+class ServerApprovalScreen(ApprovalScreen):
+    """The main approval review (gates, filter, edit, undo, bulk) on a server thread.
 
-    BINDINGS = [Binding("a", "decide('accept')", "Approve"), Binding("r", "decide('ignore')", "Reject"),
-                Binding("A", "all_sendable", "Approve all"), Binding("s", "submit", "Submit"),
-                Binding("escape", "app.pop_screen", "Back")]
+    Decisions are stored in the console's local review database as for a local thread; submit
+    goes through graphs.approval.submit with the same claim rules (one local claim, then the
+    server-side claim of Remote.approve, refused with the other operator's name) and resumes
+    with Command(resume=answer). What the server's storage holds (suppression list, sends by
+    other threads, today's cap use) is checked there at send; the screen says so."""
 
-    def __init__(self, thread_id: str) -> None:
-        super().__init__()
-        self.thread_id = thread_id
-        self.interrupt_id: str | None = None
-        self.requests: list[dict] = []
-        self.decisions: dict[str, str] = {}
-        self.armed = False          # `s` once shows what will happen; `s` again submits
-        self.result: str | None = None
+    # Textual reads CSS_PATH relative to the subclass's module: name the review's own file.
+    CSS_PATH = str(Path(approval_module.__file__).with_name("approval.tcss"))
 
-    def compose(self) -> ComposeResult:
-        yield Static(id="rv-header")
-        yield DataTable(id="rv-drafts", cursor_type="row")
-        yield Static(id="rv-status")
-        yield Footer()
+    def load_pending(self):
+        return sb.load_remote_pending(self.app.remote, self.db_path, self.thread_id,
+                                      getattr(self.app, "config", None))
 
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width in (("Decision", 10), ("Recipient", 30), ("ICP", 4), ("Subject", 50)):
-            table.add_column(label, key=label.lower(), width=width)
-        table.focus()
-        self._rv_load()
+    def reread(self, loaded) -> None:
+        from graphs.approval import review as rv
 
-    @work(thread=True, exclusive=True, group="rv-load", exit_on_error=False)
-    def _rv_load(self) -> None:
-        from graphs.remote.server import ServerError
+        loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
+        current = sb.load_remote_pending(self.app.remote, self.db_path, self.thread_id,
+                                         getattr(self.app, "config", None))
+        if isinstance(current, str) or current.interrupt_id != loaded.interrupt_id:
+            raise RuntimeError(current if isinstance(current, str) else
+                               "the thread moved on to a new approval step; review it again")
 
-        try:
-            interrupt_id, requests = self.app.remote.pending_interrupt(self.thread_id)
-            self.post_message(Loaded(interrupt_id, list(requests or [])))
-        except ServerError as exc:
-            self.post_message(Loaded(None, [], error=str(exc)))
+    def resume_for(self, loaded):
+        return sb.remote_resume(self.app.remote, loaded, self.operator)
 
-    @staticmethod
-    def draft_of(request: dict) -> dict:
-        return (request.get("action_request") or {}).get("args") or {}
-
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.error:
-            self._rv_say(message.error, "bold red")
-            return
-        self.interrupt_id, self.requests = message.interrupt_id, message.requests
-        table = self.query_one(DataTable)
-        for request in self.requests:
-            draft = self.draft_of(request)
-            table.add_row(self._decision_cell(draft["draft_id"], request),
-                          safe_text(draft.get("email") or "(no email)", max_len=30),
-                          safe_text((draft.get("meta") or {}).get("icp_score", "")),
-                          safe_text(draft.get("subject"), max_len=50), key=draft["draft_id"])
-        self._header()
-
-    def _decision_cell(self, draft_id: str, request: dict):
-        decision = self.decisions.get(draft_id)
-        if not request.get("config", {}).get("allow_accept"):
-            return safe_text("⊘ no send")
-        return safe_text({"accept": "✓ approve", "ignore": "✗ reject"}.get(decision, "· pending"))
-
-    def _header(self) -> None:
-        approved = sum(1 for d in self.decisions.values() if d == "accept")
-        rejected = sum(1 for d in self.decisions.values() if d == "ignore")
-        pending = len(self.requests) - approved - rejected
-        self.query_one("#rv-header", Static).update(safe_text(
-            f"Approve drafts · {self.thread_id} · approved {approved} · rejected {rejected} · "
-            f"undecided {pending} (rejected on submit) · {self.app.remote.url}"))
-
-    def _rv_say(self, text: str, style: str = "") -> None:
-        self.query_one("#rv-status", Static).update(safe_text(text, style=style))
-
-    def _set(self, draft_id: str, decision: str) -> None:
-        request = next(r for r in self.requests if self.draft_of(r)["draft_id"] == draft_id)
-        if decision == "accept" and not request.get("config", {}).get("allow_accept"):
-            self._rv_say(f"{draft_id} cannot be sent: it can only be rejected", "bold red")
-            return
-        self.decisions[draft_id] = decision
-        self.query_one(DataTable).update_cell(draft_id, "decision",
-                                              self._decision_cell(draft_id, request))
-
-    def action_decide(self, decision: str) -> None:
-        table = self.query_one(DataTable)
-        if not table.row_count or self.interrupt_id is None:
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        self._set(key, decision)
-        self.armed = False
-        self._header()
-        if table.cursor_row < table.row_count - 1:
-            table.move_cursor(row=table.cursor_row + 1)
-
-    def action_all_sendable(self) -> None:
-        # Only undecided drafts: an explicit decision is changed only by acting on that draft.
-        left = 0
-        for request in self.requests:
-            draft_id = self.draft_of(request)["draft_id"]
-            if draft_id in self.decisions:
-                left += 1
-            elif request.get("config", {}).get("allow_accept"):
-                self._set(draft_id, "accept")
-        self._rv_say(f"approved every undecided sendable draft; left {left} decided ones alone")
-        self.armed = False
-        self._header()
-
-    def answer(self) -> dict[str, str]:
-        return {self.draft_of(r)["draft_id"]: self.decisions.get(self.draft_of(r)["draft_id"],
-                                                                  "ignore")
-                for r in self.requests}
-
-    def action_submit(self) -> None:
-        if self.interrupt_id is None:
-            return
-        answer = self.answer()
-        sends = sum(1 for d in answer.values() if d == "accept")
-        if not self.armed:
-            self.armed = True
-            self._rv_say(f"submit: {sends} go out, {len(answer) - sends} rejected. "
-                         "Press s again to submit, any decision key to keep reviewing.", "bold")
-            return
-        self.armed = False
-        self._rv_say("submitting...")
-        self._rv_submit(answer)
-
-    @work(thread=True, exclusive=True, group="rv-submit", exit_on_error=False)
-    def _rv_submit(self, answer: dict) -> None:
-        from graphs.cmo.approval import validate_answer
-        from graphs.remote.server import ServerError
-
-        errors = validate_answer(self.requests, answer)
-        if errors:
-            self.post_message(Submitted("", error="; ".join(errors[:5])))
-            return
-        try:
-            self.app.remote.approve(self.thread_id, self.interrupt_id, answer, self.app.operator,
-                                    wait=True)
-            self.post_message(Submitted(self.app.remote.thread(self.thread_id).status))
-        except ServerError as exc:
-            self.post_message(Submitted("", error=str(exc)))
-
-    @on(Submitted)
-    def _submitted(self, message: Submitted) -> None:
-        if message.error:
-            self._rv_say(f"refused: {message.error}", "bold red")
-            return
-        self.result = message.status
-        self._rv_say(f"submitted: thread {message.status}")
-        self.app.notify(plain(f"{self.thread_id}: {message.status}"), markup=False)
+    def _show_run(self) -> None:
+        self.app.switch_screen(ServerFollowScreen(self.thread_id))
 
 
 class ServerFollowScreen(Screen):
@@ -358,16 +231,29 @@ class ServerConsole(App):
     TITLE = "cmo — LangGraph Server"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, show=False)]
 
-    def __init__(self, remote: Any, *, operator: str, poll_interval: float = 1.0) -> None:
+    def __init__(self, remote: Any, *, operator: str, poll_interval: float = 1.0,
+                 db_path: str | None = None, config: Any = None) -> None:
         super().__init__()
         self.remote, self.operator, self.poll_interval = remote, operator, poll_interval
+        # Where the review's decisions and claims are stored (the console's local database).
+        self.db_path = str(db_path or getattr(getattr(config, "storage", None), "db", None)
+                           or ".cmo/cmo.sqlite")
+        self.config, self.config_path = config, None
+        self.readonly = False
 
     def on_mount(self) -> None:
         self.push_screen(ServerRunsScreen())
 
+    def open_thread_row(self, thread_id: str, approval: bool) -> None:
+        self.push_screen(ServerApprovalScreen(thread_id) if approval
+                         else ServerFollowScreen(thread_id))
+
+    def open_inbox_item(self, item: Any) -> None:
+        self.open_thread_row(item.thread_id, item.answerable)
+
 
 ServerConsole.CSS = """
-#srv-runs, #rv-drafts { height: 1fr; }
-#srv-header, #rv-header, #fl-header { background: $boost; }
-#srv-detail, #rv-status { height: 2; }
+#srv-runs { height: 1fr; }
+#srv-header, #fl-header { background: $boost; }
+#srv-detail { height: 2; }
 """

@@ -30,6 +30,30 @@ def test_show_field_path_and_full(ui_approval_thread, capsys):
     assert "leads" in json.loads(capsys.readouterr().out)["values"]
 
 
+def test_show_field_leaves_interrupt_payloads_undecoded(ui_approval_thread):
+    """--field prints only the interrupted flag, so the pending interrupt is not decoded: that
+    would import langgraph.types and with it langchain_core (most of the command's time)."""
+    db, thread, _ = ui_approval_thread
+    probe = ("import sys, json; from console.cli import main; "
+             f"code = main(['--db', {str(db)!r}, 'show', {thread!r}, '--field', 'current_stage']); "
+             "print(json.dumps({'code': code, 'types': 'langgraph.types' in sys.modules}))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    *shown, verdict = done.stdout.strip().splitlines()
+    assert json.loads(verdict) == {"code": 0, "types": False}, done.stderr
+    payload = json.loads("\n".join(shown))
+    assert payload["interrupted"] is True and payload["next"] == ["approve"]
+    assert "interrupts" not in payload
+
+
+def test_show_without_a_field_decodes_the_interrupt(ui_approval_thread, capsys):
+    db, thread, _ = ui_approval_thread
+    assert main(["--db", str(db), "show", thread, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    (pending,) = payload["interrupts"]
+    assert pending["id"] and pending["value"]
+
+
 def test_show_in_a_terminal_prints_a_summary(ui_approval_thread, capsys, monkeypatch):
     db, thread, _ = ui_approval_thread
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)

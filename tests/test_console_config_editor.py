@@ -79,6 +79,17 @@ async def until_confirm(pilot, app) -> None:
     raise AssertionError(f"no confirmation dialog; the screen is {app.screen!r}")
 
 
+async def checked(pilot, editor) -> None:
+    """Wait (bounded, by frames) until the save's validation worker has answered: ctrl+s
+    validates off the UI thread since the editor must not freeze on a large file."""
+    for _ in range(400):
+        await pilot.pause()
+        if not editor.checking:
+            await pilot.pause()
+            return
+    raise AssertionError("the validation never answered")
+
+
 def editor_of(app) -> ConfigEditor:
     return next(s for s in app.screen_stack if isinstance(s, ConfigEditor))
 
@@ -93,7 +104,7 @@ async def test_every_bad_edit_is_refused_with_line_and_key_and_the_file_is_untou
         for text, where in BAD_EDITS:
             editor.query_one(TextArea).load_text(text)
             await pilot.press("ctrl+s")
-            await pilot.pause()
+            await checked(pilot, editor)
             assert app.screen is editor, f"{text!r} reached the save dialog"
             problems = str(editor.query_one("#ce-problems", Static).render())
             assert "Not saved" in problems and where in problems, (text, problems)
@@ -112,7 +123,7 @@ async def test_valid_edit_shows_a_diff_then_saves_with_a_backup(config_path):
         area = editor.query_one(TextArea)
         area.load_text(before.replace("max_repos: 600", "max_repos: 42"))
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_confirm(pilot, app)
         diff = str(app.screen.query_one("#confirm-message").render())
         assert "-  max_repos: 600" in diff and "+  max_repos: 42" in diff
         assert config_path.read_text() == before          # nothing written before "yes"
@@ -202,7 +213,7 @@ async def test_apply_runtime_config_to_an_interrupted_run(config_path, interrupt
         await settle(pilot, app)
         assert app.screen is editor and thread_state(db, THREAD).values["config"]["max_repos"] == 600
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_confirm(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
         await pilot.press("ctrl+t")
@@ -235,7 +246,7 @@ async def test_a_preselected_run_skips_the_picker_and_unchanged_settings_ask_not
         area = editor_of(app).query_one(TextArea)
         area.load_text(area.text.replace("max_repos: 600", "max_repos: 8"))
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await until_confirm(pilot, app)
         await pilot.press("y")
         await settle(pilot, app)
         await pilot.press("ctrl+t")

@@ -153,7 +153,7 @@ async def test_rows_from_registry_with_status_stage_progress_and_badges(tmp_path
         assert shown["cmo-20260114-090000-cccccc"]["flags"] == ""
         assert shown["cmo-20260114-090000-cccccc"]["updated"] == "1d ago"
         text = screen_text(app)
-        assert "3 runs" in text and "1 running" in text and "1 awaiting approval" in text
+        assert "3 runs" in text and "1 running" in text and "inbox 1 (i)" in text
         # The approve key is offered only on the interrupted thread.
         assert screen.check_action("approve", ()) is False
         await pilot.press("down")

@@ -126,7 +126,8 @@ async def test_config_editor_refused_save_snapshot(size, bundled_config):
         editor = await opened_editor(pilot, app)
         area = editor.query_one(TextArea)
         area.load_text(area.text.replace(*BAD_EDIT))
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s")  # validated in a worker: wait for its answer
+        await wait_for(pilot, lambda: not editor.checking, "the validation")
         await pilot.pause()
         text = screen_text(app)
         assert app.screen is editor and "Not saved" in text and "max_repos" in text, text

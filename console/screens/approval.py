@@ -49,6 +49,7 @@ class ApprovalScreen(Screen):
         Binding("r", "decide('ignore')", "Reject"),
         Binding("A", "decide_matching('accept')", "All", key_display="A/R"),
         Binding("R", "decide_matching('ignore')", "Reject all matching", show=False),
+        Binding("space", "tag", "Tag", show=False),  # a/r then decide every tagged draft
         Binding("u", "undo", "Undo"),
         Binding("e", "edit", "Edit"),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -67,7 +68,8 @@ class ApprovalScreen(Screen):
         self.loaded: Loaded | None = None
         self.draft_filter = rv.parse_filter("")
         self.shown_rows: list[rv.DraftRow] = []
-        self._shown: dict[str, str] = {}
+        self._shown: dict[str, tuple] = {}  # draft -> (decision, tagged) as painted
+        self.tagged: set[str] = set()  # space tags rows; a / r then apply to the tagged set
         self.submitted = False  # tests and the dashboard read it
         self.plan: sb.SubmitPlan | None = None  # what the confirmation said (tests read it)
 
@@ -101,11 +103,32 @@ class ApprovalScreen(Screen):
     @work(thread=True, exclusive=True, group="approval-load", exit_on_error=False)
     def load(self) -> None:
         try:
-            result: Loaded | str = load_thread(self.db_path, self.thread_id,
-                                               getattr(self.app, "config", None))
+            result: Loaded | str = self.load_pending()
         except Exception as exc:  # the database is unreadable: say so on the screen
             result = f"cannot read the thread: {exc}"
         self.post_message(self.ThreadLoaded(result))
+
+    def load_pending(self) -> Loaded | str:
+        """The pending approval (in a worker thread); the server console reads its server."""
+        return load_thread(self.db_path, self.thread_id, getattr(self.app, "config", None))
+
+    def reread(self, loaded: Loaded) -> None:
+        """Before the confirmation: what may have changed meanwhile (review, today's sends, gates)."""
+        loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
+        loaded.used_today = rv.sent_today(self.db_path, loaded.mode)
+        loaded.gate_context = sb.gate_context(
+            self.db_path, self.thread_id, [row.draft_id for row in loaded.rows],
+            loaded.gate_context.compliance, loaded.mode)
+        loaded.rows = rv.with_gates(loaded.rows, loaded.requests, loaded.gate_context)
+
+    def resume_for(self, loaded: Loaded) -> Any:
+        """How a claimed answer resumes the graph: a child process on the run database."""
+        def resume(answer: Any) -> Any:
+            return spawn_approve(self.thread_id, answer,
+                                 config_path=getattr(self.app, "config_path", None),
+                                 db_path=self.db_path, by=self.operator)
+
+        return resume
 
     def on_approval_screen_thread_loaded(self, message: ThreadLoaded) -> None:
         if isinstance(message.result, str):
@@ -143,8 +166,11 @@ class ApprovalScreen(Screen):
         self.shown_rows = [row for row in self.loaded.rows if self.draft_filter.matches(row, review)]
         self._shown = {}
         for row in self.shown_rows:
-            self._shown[row.draft_id] = review.state_of(row.draft_id)
-            table.add_row(*row_cells(row, review, widths, self._gates(row)), key=row.draft_id)
+            self._shown[row.draft_id] = (review.state_of(row.draft_id), row.draft_id in self.tagged)
+            cells = row_cells(row, review, widths, self._gates(row))
+            if row.draft_id in self.tagged:
+                cells = (decision_mark(row, review.state_of(row.draft_id), True),) + cells[1:]
+            table.add_row(*cells, key=row.draft_id)
 
     def _sync_rows(self) -> None:
         """Repaint the decision (and subject) of rows whose stored state changed."""
@@ -154,9 +180,10 @@ class ApprovalScreen(Screen):
         width = self._widths()["subject"]
         for row in self.shown_rows:
             state = review.state_of(row.draft_id)
-            if self._shown.get(row.draft_id) != state or state == rv.EDIT:
-                self._shown[row.draft_id] = state
-                table.update_cell(row.draft_id, "mark", decision_mark(row, state))
+            shown = (state, row.draft_id in self.tagged)
+            if self._shown.get(row.draft_id) != shown or state == rv.EDIT:
+                self._shown[row.draft_id] = shown
+                table.update_cell(row.draft_id, "mark", decision_mark(row, state, *shown[1:]))
                 table.update_cell(row.draft_id, "gate",
                                   gate_cell(self._gates(row), self._widths()["gate"],
                                             state in (rv.ACCEPT, rv.EDIT)))
@@ -249,9 +276,27 @@ class ApprovalScreen(Screen):
                      else f"{verb} {one_line(rows[0].name, 40)}")
         return not outcome.refused
 
+    def action_tag(self) -> None:
+        row = self.selected
+        if not self._ready() or row is None:
+            return
+        self.tagged ^= {row.draft_id}
+        self._refresh()
+        self.say(f"{len(self.tagged)} tagged: a / r decide them all, space untags"
+                 if self.tagged else "No draft tagged")
+        table = self.query_one("#drafts", DataTable)
+        if table.cursor_row < len(self.shown_rows) - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+
     def action_decide(self, decision: str) -> None:
         row = self.selected
         if not self._ready() or row is None:
+            return
+        if self.tagged:  # the tagged set, each an explicit choice (decided ones included)
+            rows = [r for r in self.loaded.rows if r.draft_id in self.tagged]
+            if self._apply(rows, decision, what="tagged drafts"):
+                self.tagged.clear()
+                self._refresh()
             return
         if not self._apply([row], decision, what="draft"):
             return  # stay on the refused draft: its reason is on screen
@@ -347,12 +392,7 @@ class ApprovalScreen(Screen):
         assert self.loaded is not None
         loaded = self.loaded
         try:  # re-read what may have changed meanwhile: the review, today's sends, the gates
-            loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
-            loaded.used_today = rv.sent_today(self.db_path)
-            loaded.gate_context = sb.gate_context(
-                self.db_path, self.thread_id, [row.draft_id for row in loaded.rows],
-                loaded.gate_context.compliance, loaded.mode)
-            loaded.rows = rv.with_gates(loaded.rows, loaded.requests, loaded.gate_context)
+            self.reread(loaded)
         except Exception as exc:
             self.say(f"cannot read the review: {exc}", error=True)
             return
@@ -377,22 +417,16 @@ class ApprovalScreen(Screen):
             self.say("Not submitted; keep reviewing")
             return
         loaded = self.loaded
-
-        def resume(answer: Any) -> Any:
-            return spawn_approve(self.thread_id, answer,
-                                 config_path=getattr(self.app, "config_path", None),
-                                 db_path=self.db_path, by=self.operator)
-
         try:
             plan, _ = sb.submit(self.db_path, loaded, sb.stored_answer(loaded), by=self.operator,
-                                resume=resume)
+                                resume=self.resume_for(loaded))
         except rv.AlreadySubmitted as exc:
             self._lock(exc)
             return
         except sb.SubmitRefused as exc:
             self.say(f"cannot submit: {exc}", error=True)
             return
-        except OSError as exc:  # the child could not start: the claim was given back
+        except (OSError, sb.NotStarted) as exc:  # nothing started: the claim was given back
             self.say(f"could not start the run: {exc}", error=True)
             return
         self.submitted = True

@@ -59,10 +59,14 @@ def column_widths(width: int) -> dict[str, int]:
     return widths
 
 
-def decision_mark(row: rv.DraftRow, state: str) -> Text:
+def decision_mark(row: rv.DraftRow, state: str, tagged: bool = False) -> Text:
+    """'✓ approve' ...; a tagged row shows '●' in place of the glyph, reversed."""
     if state == rv.PENDING and row.blocked_by is not None:
-        return Text("⊘ no send", style="dim")
-    label, style = MARKS[state]
+        label, style = "⊘ no send", "dim"
+    else:
+        label, style = MARKS[state]
+    if tagged:
+        return Text("●" + label[1:], style=f"{style} reverse".strip())
     return Text(label, style=style)
 
 
@@ -131,7 +135,9 @@ def summary_text(loaded: Loaded, draft_filter: rv.DraftFilter, shown: int) -> Te
 def title_text(thread_id: str, loaded: Loaded | None = None) -> Text:
     """The title line: the thread, and today's cap (kept here so the summary fits 80 columns)."""
     text = Text(f"Approve drafts · {one_line(thread_id, 40)}")
-    if loaded is not None:
+    if loaded is not None and loaded.server:
+        text.append(f" · on {one_line(loaded.server, 40)}, cap {loaded.cap}/day", style="dim")
+    elif loaded is not None:
         text.append(f" · cap {loaded.cap}/day, {loaded.used_today} used today", style="dim")
     return text
 
@@ -197,7 +203,11 @@ def confirm_text(plan: sb.SubmitPlan) -> Text:
     text.append(lines[0] + "\n", style="bold")
     for line in lines[1:]:
         text.append(f"  {line}\n")
-    text.append(f"\nToday's cap {plan.cap}; {plan.used_today} already used today.\n")
+    if plan.mode == sb.SERVER_MODE:
+        text.append(f"\nThe server's cap {plan.cap} a day; what it already sent today is counted "
+                    "there (drafts over it are queued there).\n")
+    else:
+        text.append(f"\nToday's cap {plan.cap}; {plan.used_today} already used today.\n")
     if plan.approved:
         text.append("Sent email cannot be unsent.", style="bold")
     return text

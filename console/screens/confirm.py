@@ -18,7 +18,7 @@ class ConfirmScreen(ModalScreen[bool]):
     CSS_PATH = "confirm.tcss"
     BINDINGS = [
         Binding("y", "confirm", "Yes"),
-        Binding("n,escape", "cancel", "No", key_display="n/esc"),
+        Binding("n,escape,q", "cancel", "No", key_display="n/esc"),  # a modal: app keys (q) do not reach it
         Binding("left,right", "switch_button", "Switch", show=False),
     ]
 

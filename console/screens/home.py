@@ -25,6 +25,7 @@ from console.widgets.quiet_update import LineScopedText, update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
 from console.widgets.status_badge import flags_text, status_text
 from graphs.core import lifecycle
+from graphs.core.inbox import pending_count
 
 # Actions that need a selected thread (and, for some, a given status).
 _THREAD_ACTIONS = {"open", "resume", "approve", "history", "stop"}
@@ -53,7 +54,10 @@ def summary(rows: list[Any]) -> Text:
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1
     text = Text(f"{len(rows)} run{'s' if len(rows) != 1 else ''}", style="bold", end="")
-    for status in ("running", "interrupted", "crashed", "error", "stopped", "done"):
+    waiting = pending_count(rows)
+    if waiting:  # every pending interrupt, any graph (awaiting approval or another question)
+        text.append(f"  inbox {waiting} (i)", style="bold yellow")
+    for status in ("running", "crashed", "error", "stopped", "done"):
         if counts.get(status):
             text.append("  ")
             text.append(f"{counts[status]} ")
@@ -114,8 +118,10 @@ class HomeScreen(Screen):
         Binding("enter", "open", "Open"),
         Binding("r", "resume", "Resume"),
         Binding("a", "approve", "Approve"),
+        Binding("i", "app.inbox", "Inbox", show=False),  # the header shows its count and key
         Binding("h", "history", "History"),
         Binding("S", "stop", "Stop", show=False),
+        Binding("space", "tag", "Tag", show=False),  # S then stops every tagged live run
         Binding("c", "edit_config", "Config"),
         Binding("x", "suppress", "Suppression list", show=False),  # footer is full at 80: ? and the palette list it
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -274,7 +280,7 @@ class HomeScreen(Screen):
             return lifecycle.awaits_approval(row) or (
                 not lifecycle.is_known(row) and row.status == "interrupted")
         if action == "stop":
-            return lifecycle.can_stop(row)
+            return lifecycle.can_stop(row) or bool(self.table.tagged)
         return True
 
     def action_new_run(self) -> None:
@@ -313,7 +319,31 @@ class HomeScreen(Screen):
 
         self.app.push_screen(SuppressScreen())
 
+    def action_tag(self) -> None:
+        row = self.selected
+        if row is None:
+            return
+        self.table.toggle_tag(row.thread_id)
+        tagged = self.tagged_rows()
+        live = sum(1 for r in tagged if lifecycle.can_stop(r))
+        self.notify(f"{len(tagged)} tagged ({live} running: S stops them)" if tagged
+                    else "No run tagged", markup=False, timeout=2)
+        if self.table.cursor_row < self.table.row_count - 1:
+            self.table.move_cursor(row=self.table.cursor_row + 1)
+
+    def tagged_rows(self) -> list[Any]:
+        return [row for key in self.table.tagged if (row := self._rows.get(key)) is not None]
+
     def action_stop(self) -> None:
+        tagged = self.tagged_rows()
+        if tagged:  # the tagged set: every one of them that is running
+            live = [row for row in tagged if lifecycle.can_stop(row)]
+            if live:
+                self.app.confirm_stop(*live)
+            else:
+                self.notify("none of the tagged runs is running", severity="warning",
+                            markup=False)
+            return
         row = self.selected
         if row is not None and lifecycle.can_stop(row):
             self.app.confirm_stop(row)

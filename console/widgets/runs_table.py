@@ -93,10 +93,11 @@ def stage_of(row: Any) -> str:
     return row.stage or (row.progress or {}).get("stage") or ""
 
 
-def row_cells(row: Any, now: datetime) -> dict[str, Text]:
-    """Every cell of one thread. Strings from the database are data: Text, never markup."""
+def row_cells(row: Any, now: datetime, tagged: bool = False) -> dict[str, Text]:
+    """Every cell of one thread. Strings from the database are data: Text, never markup.
+    A tagged thread (space) shows its id reversed."""
     return {
-        "thread": safe_text(row.thread_id, max_len=THREAD_MAX),
+        "thread": safe_text(row.thread_id, max_len=THREAD_MAX, style="reverse" if tagged else ""),
         "graph": safe_text(row.graph),
         "status": status_text(row.status),
         "stage": safe_text(stage_of(row), max_len=STAGE_MAX),
@@ -124,6 +125,7 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, ListTable):
         self.updates = 0  # cells written since mount (tests check that idle polls write nothing)
         self._longest: dict[str, int] = {}
         self._widths: dict[str, int] = {}
+        self.tagged: set[str] = set()  # thread ids tagged with space (the home screen owns them)
 
     def on_mount(self) -> None:
         self._widths = column_widths(self.size.width or self.app.size.width, {})
@@ -177,7 +179,7 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, ListTable):
             key = row.thread_id
             stamp = (row.version, row.status)
             if key not in self._cells:
-                cells = row_cells(row, now)
+                cells = row_cells(row, now, key in self.tagged)
                 self._measure(cells)
                 self.add_row(*(cells[col] for col, _, _ in COLUMNS), key=key)
                 self._cells[key], self._seen[key] = cells, stamp
@@ -187,7 +189,7 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, ListTable):
                 # Unchanged in the registry: only the age moves on.
                 fresh = {"updated": row_cells(row, now)["updated"]}
             else:
-                fresh = row_cells(row, now)
+                fresh = row_cells(row, now, key in self.tagged)
                 self._measure(fresh)
                 self._seen[key] = stamp
             current = self._cells[key]
@@ -203,6 +205,17 @@ class RunsTable(CellScopedUpdates, FixedWidthRows, ListTable):
         if selected is not None and selected in self._cells and (added or vanished):
             self.move_cursor(row=self.get_row_index(selected), animate=False)
         self._relayout()
+
+    def toggle_tag(self, key: str) -> bool:
+        """Tag or untag a thread's row; True when it is tagged now."""
+        if key not in self._cells:
+            return False
+        self.tagged ^= {key}
+        cell = self._cells[key]["thread"]
+        fresh = safe_text(cell.plain, style="reverse" if key in self.tagged else "")
+        self.update_cell(key, "thread", fresh)
+        self._cells[key]["thread"] = fresh
+        return key in self.tagged
 
     def select_key(self, key: str) -> bool:
         """Put the cursor on a thread's row (the run just started); False if it is not shown."""

@@ -55,16 +55,23 @@ class PendingApproval:
     gate_context: GateContext
     mode: str = "dry_run"
     notice: str = ""
+    server: str = ""      # the LangGraph Server's URL when the thread runs there
+
+
+# On a server the graph's own storage holds the suppression list, the ledger and today's sends;
+# the console cannot read them, so it says so, and the execute node re-checks every gate at send.
+SERVER_MODE = "server"
+SERVER_NOTICE = ("on a LangGraph Server: the suppression list, sends by other threads and today's "
+                 "cap use live in the server's storage and are checked there at send")
 
 
 def gate_context(db_path: str | Path, thread_id: str, draft_ids: Sequence[str], compliance: Any,
                  mode: str) -> GateContext:
     """The facts the gates need, read now: suppression list, sends by other threads."""
-    from graphs.cmo.ledger import Ledger
+    from graphs.cmo.ledger import Ledger, capped_service
 
     with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL
-        elsewhere = ledger.sent_elsewhere(thread_id, draft_ids,
-                                          "instantly" if mode == "live" else "outbox")
+        elsewhere = ledger.sent_elsewhere(thread_id, draft_ids, capped_service(mode))
     return GateContext(suppressions=Suppressions.load(db_path), sent_elsewhere=elsewhere,
                        compliance=compliance)
 
@@ -91,8 +98,51 @@ def load_pending(db_path: str | Path, thread_id: str, config: Any = None) -> Pen
         thread_id=thread_id, interrupt_id=str(interrupt["id"]), requests=requests,
         rows=rv.draft_rows(requests, state.values.get("leads") or [], context),
         review=rv.load_review(db_path, thread_id, str(interrupt["id"])),
-        cap=rv.daily_cap(state.values), used_today=rv.sent_today(db_path),
+        cap=rv.daily_cap(state.values), used_today=rv.sent_today(db_path, mode),
         gate_context=context, mode=mode, notice=notice)
+
+
+def load_remote_pending(remote: Any, review_db: str | Path, thread_id: str,
+                        config: Any = None) -> PendingApproval | str:
+    """The pending approval of a thread on a LangGraph Server, its review stored in `review_db`
+    (the console's local database: decisions survive a restart, as locally), or why there is none."""
+    from graphs.remote.server import ServerError
+
+    try:
+        row = remote.thread(thread_id)
+        if row.graph != "cmo":
+            return f"thread {thread_id} runs graph {row.graph!r}, which has no draft approval"
+        interrupt_id, value = remote.pending_interrupt(thread_id)
+        values = remote.state(thread_id).get("values") or {}
+    except ServerError as exc:
+        return str(exc)
+    requests = value if isinstance(value, list) else []
+    if not requests:
+        return f"thread {thread_id} waits at an interrupt that is not a draft approval"
+    context = GateContext(compliance=getattr(config, "compliance", None))
+    errors = requests[0].get("errors") or []
+    notice = ("The previous answer was refused: " + "; ".join(map(str, errors))) if errors \
+        else SERVER_NOTICE
+    return PendingApproval(
+        thread_id=thread_id, interrupt_id=str(interrupt_id), requests=requests,
+        rows=rv.draft_rows(requests, values.get("leads") or [], context),
+        review=rv.load_review(review_db, thread_id, str(interrupt_id)),
+        cap=rv.daily_cap(values), used_today=0, gate_context=context, mode=SERVER_MODE,
+        notice=notice, server=str(remote.url))
+
+
+def remote_resume(remote: Any, pending: PendingApproval, by: str) -> Callable[[Any], dict]:
+    """The `resume` for `submit` on a server: Command(resume=answer) after the server-side claim
+    (graphs.remote.server.Remote.approve); a refusal there gives the local claim back."""
+    from graphs.remote.server import ServerError
+
+    def resume(answer: Any) -> dict:
+        try:
+            return remote.approve(pending.thread_id, pending.interrupt_id, answer, by, wait=False)
+        except ServerError as exc:
+            raise NotStarted(str(exc)) from None
+
+    return resume
 
 
 # -- what submitting will do ---------------------------------------------------------------------
@@ -115,7 +165,8 @@ class SubmitPlan:
     def lines(self) -> list[str]:
         """What will happen, one fact a line (the console's dialog and the CLI print these)."""
         target = ("Instantly, Attio and Linear (live)" if self.mode == "live"
-                  else "the outbox file (dry run, nobody is contacted)")
+                  else "the server (its own execution.mode: dry run or live)"
+                  if self.mode == SERVER_MODE else "the outbox file (dry run, nobody is contacted)")
         if self.approved == 0:
             out = [f"Nothing is approved: all {len(self.rejected) + len(self.undecided)} drafts "
                    "will be rejected and nothing is sent."]

@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-import yaml
+import reprlib
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from graphs.core.config_errors import ConfigError, ConfigIssue  # noqa: F401  (re-exported)
+from graphs.core.config_yaml import load_yaml, read_config_file
 from graphs.storage.db import DEFAULT_DB
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
@@ -37,6 +39,11 @@ class StorageConfig(_Section):
             raise ValueError("a database password does not belong in config.yaml: remove it from "
                              "the URL and set PGPASSWORD (or the variable storage.password_env "
                              "names) in the environment")
+        from graphs.storage.location import is_server_url
+
+        if value is not None and not is_server_url(value) and os.path.isdir(value):
+            raise ValueError(f"{value} is a directory: name the SQLite file itself "
+                             f"(e.g. {os.path.join(value, 'cmo.sqlite')})")
         return value
 
     @field_validator("url")
@@ -305,45 +312,22 @@ class _KeyedError(ValueError):
         self.path = path
 
 
-def _line_index(node: yaml.Node | None, prefix: tuple = (), out: dict | None = None) -> dict:
-    """Map every key path in a composed YAML document to its 1-based line."""
-    out = {} if out is None else out
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            path = prefix + (str(key_node.value),)
-            out[path] = key_node.start_mark.line + 1
-            _line_index(value_node, path, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            path = prefix + (index,)
-            out[path] = item.start_mark.line + 1
-            _line_index(item, path, out)
-    return out
-
-
 def _nearest_line(lines: dict, path: tuple) -> int | None:
     while path:
-        if path in lines:
-            return lines[path]
+        for candidate in (path, tuple(p if isinstance(p, int) else str(p) for p in path)):
+            if candidate in lines:
+                return lines[candidate]
         path = path[:-1]
     return None
 
 
 def parse_config(text: str, source: str = "<config>") -> Config:
     """Validate YAML text into a Config or raise ConfigError. Never partially applies."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(source, [ConfigIssue("", mark.line + 1 if mark else None,
-                                               f"YAML syntax error: {problem}")]) from None
+    data, lines = load_yaml(text, source)
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(source, [ConfigIssue("", 1, "the top level must be a mapping of sections")])
-    lines = _line_index(node)
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -361,18 +345,30 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     return config
 
 
+# An error quotes the offending input briefly: a 1 MB string or a 10,000-item list would
+# otherwise become the message.
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlist = _REPR.maxdict = _REPR.maxtuple = _REPR.maxset = 4
+_REPR.maxlevel = 2
+
+
+def _short_repr(value: Any) -> str:
+    return _REPR.repr(value)
+
+
 def _friendly(err: dict) -> str:
     kind = err["type"]
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "literal_error":
-        return f"must be one of {err['ctx']['expected']} (got {err.get('input')!r})"
+        return f"must be one of {err['ctx']['expected']} (got {_short_repr(err.get('input'))})"
     message = err["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix):]
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        message += f" (got {err.get('input')!r})"
+        message += f" (got {_short_repr(err.get('input'))})"
     return message
 
 
@@ -382,11 +378,4 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         path = DEFAULT_CONFIG_PATH
         if not Path(path).exists():
             return Config()
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(str(path), [ConfigIssue("", None, "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [ConfigIssue("", None, f"cannot read: {exc}")]) from None
-    return parse_config(text, str(path))
+    return parse_config(read_config_file(path), str(path))

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# A file with 50,000 unknown keys is one mistake repeated, not 50,000 lines to read.
+MAX_SHOWN = 50
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     path: str          # dotted key path, "" for the whole file
@@ -30,5 +34,7 @@ class ConfigError(Exception):
     def render(self) -> str:
         lines = [f"{self.source}: invalid configuration ({len(self.issues)} problem"
                  f"{'s' if len(self.issues) != 1 else ''})"]
-        lines += [f"  {issue}" for issue in self.issues]
+        lines += [f"  {issue}" for issue in self.issues[:MAX_SHOWN]]
+        if len(self.issues) > MAX_SHOWN:
+            lines.append(f"  ... and {len(self.issues) - MAX_SHOWN:,} more (fix these first)")
         return "\n".join(lines)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from graphs.core.config import Config, parse_config
+from graphs.core.config import Config, ConfigError, parse_config
+from graphs.core.config_yaml import MAX_CONFIG_BYTES, size_issue
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,14 @@ def stamp_of(path: str | os.PathLike) -> FileStamp:
 
 
 def read_config_text(path: str | os.PathLike) -> tuple[str, FileStamp]:
-    """The file's text and stamp; a missing file reads as the defaults (not yet written)."""
+    """The file's text and stamp; a missing file reads as the defaults (not yet written).
+    A file over MAX_CONFIG_BYTES is refused (ConfigError) without being read whole."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        return default_config_text(), MISSING
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(str(path), [size_issue(size)])
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:

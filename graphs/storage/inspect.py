@@ -57,7 +57,8 @@ _SNAPSHOT_LOCK = threading.Lock()
 
 
 def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None = None,
-                 graph: str | None = None, *, shared: bool = False) -> ThreadState | None:
+                 graph: str | None = None, *, shared: bool = False,
+                 interrupt_values: bool = True) -> ThreadState | None:
     """The state of a thread at its newest (or the given) checkpoint; None if there is none.
 
     Read through a read-only SqliteSaver (get_tuple, pending writes, delta-channel history):
@@ -65,8 +66,10 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
     (graphs.storage.replay documents how `next` and interrupts are derived). `graph` is accepted
     for old callers and ignored. `shared=True` is for read-only pollers: a checkpoint already
     read is returned from a small process-wide cache (the same object: never mutate it).
+    `interrupt_values=False` is for readers that only ask whether the thread is interrupted:
+    each pending interrupt is listed as {"id": None, "value": None} without being decoded.
     """
-    from graphs.storage.checkpoint import open_read_saver
+    from graphs.storage.checkpoint import DeferringSerializer, open_read_saver
 
     if not location.exists(db_path):
         return None
@@ -79,6 +82,9 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
             if wanted is None:
                 return None
             key = (str(db_path), thread_id, wanted)
+            if not interrupt_values:
+                saver.serde = DeferringSerializer(saver.serde)
+                shared = False  # the cache holds only complete states
             if shared:
                 with _SNAPSHOT_LOCK:
                     if key in _SNAPSHOTS:
@@ -95,7 +101,8 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
                 thread_id=thread_id,
                 values=replay.read_values(saver, tup),
                 next=replay.next_nodes(tup.checkpoint, finished),
-                interrupts=replay.interrupts_of(tup.pending_writes),
+                interrupts=(replay.interrupts_of(tup.pending_writes) if interrupt_values
+                            else replay.interrupt_marks(tup.pending_writes)),
                 checkpoint_id=wanted,
                 parent_id=(tup.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
                 created_at=tup.checkpoint.get("ts"),
@@ -133,8 +140,10 @@ def read_conn(db_path: str | Path) -> Iterator[Any]:
         from graphs.storage.checkpoint import _connect_sync_postgres
         from graphs.storage.sqldb import Database
 
-        conn = Database(_connect_sync_postgres(str(db_path), readonly=True), "postgres",
-                        location.describe(db_path))
+        from graphs.storage.checkpoint import _TupleRows
+
+        conn = Database(_TupleRows(_connect_sync_postgres(str(db_path), readonly=True)),
+                        "postgres", location.describe(db_path))
     elif Path(db_path).exists():
         conn = dbmod.connect(db_path, readonly=True)
     else:

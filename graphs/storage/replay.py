@@ -143,6 +143,13 @@ def finished_nodes(tasks: Iterable[tuple[str, str, str]]) -> set[str]:
     return {name for name, channels in by_task.values() if name and channels - _CONTROL_WRITES}
 
 
+def interrupt_marks(pending_writes: Iterable[Any] | None) -> list[dict[str, Any]]:
+    """One undecoded {"id": None, "value": None} per pending interrupt write (see
+    inspect.thread_state's interrupt_values)."""
+    return [{"id": None, "value": None} for _task, channel, _value in pending_writes or ()
+            if channel == INTERRUPT]
+
+
 def interrupts_of(pending_writes: Iterable[Any] | None) -> list[dict[str, Any]]:
     found = []
     for _task_id, channel, value in pending_writes or ():
