@@ -39,8 +39,28 @@ def operator_errors(fn: Callable) -> Callable:
             raise CliError(str(exc), EXIT_DATABASE) from None
         except (RunRefused, ThreadBusy) as exc:
             raise CliError(str(exc), EXIT_REFUSED) from None
+        except Exception as exc:
+            # A storage fault surfacing raw (a sqlite3 error from a store's schema script, a full
+            # disk under the outbox, one chained inside LangGraph's): exit 3 in words. Anything
+            # else is a bug and keeps its traceback.
+            from graphs.storage.db import explain
+            from graphs.storage.faults import storage_cause
+
+            cause = storage_cause(exc)
+            if cause is None:
+                raise
+            raise CliError(str(explain(cause, _DB_IN_USE[0] or "the database")),
+                           EXIT_DATABASE) from None
 
     return wrapper
+
+
+_DB_IN_USE: list[Path | str | None] = [None]  # the command's database, for fault messages
+
+
+def _using(location: Path | str) -> Path | str:
+    _DB_IN_USE[0] = location
+    return location
 
 
 def db_location(value: str | Path, origin: str) -> Path | str:
@@ -67,7 +87,7 @@ def reading_db(args) -> Path | str:
     """Read-only commands given --db need nothing else from the config: skip loading it."""
     given = _given_db(args)
     if given and not getattr(args, "config", None):
-        return db_location(*given)
+        return _using(db_location(*given))
     return load(args)[1]
 
 
@@ -78,9 +98,9 @@ def load(args) -> tuple["Config", Path | str]:
     storage_location.apply_password_env(cfg.storage.password_env)
     given = _given_db(args)
     if given:
-        return cfg, db_location(*given)
+        return cfg, _using(db_location(*given))
     origin = "storage.url" if cfg.storage.url else "storage.db"
-    return cfg, db_location(cfg.storage.location, origin)
+    return cfg, _using(db_location(cfg.storage.location, origin))
 
 
 def emit_json(value: Any) -> None:
@@ -328,7 +348,11 @@ def cmd_db(args) -> int:
     result = upgrade(db_path)
     if args.json:
         emit_json({"db": str(db_path), **result})
-    elif result["upgraded"]:
+        return 0
+    if result["schema_from"] != result["schema_to"]:
+        print(f"cmo db upgrade: {db_path}: cmo's tables migrated from schema version "
+              f"{result['schema_from']} to {result['schema_to']}")
+    if result["upgraded"]:
         print(f"cmo db upgrade: {db_path}: rewrote {result['checkpoints']} checkpoints and "
               f"{result['writes']} writes from cmo's old private format into the stock LangGraph "
               f"format; dropped {result['blobs']} cmo_blobs rows. Stock LangGraph tools can "
@@ -379,6 +403,12 @@ def cmd_prune(args) -> int:
     else:
         print(f"pruned {result['checkpoints_deleted']} checkpoints in {result['threads']} threads; "
               f"{result['bytes_before']:,} -> {result['bytes_after']:,} bytes")
+        if result.get("skipped"):
+            live = ", ".join(clean_text(t, 60) for t in result["skipped"][:10])
+            more = len(result["skipped"]) - 10
+            print(f"skipped {len(result['skipped'])} live runs (pruned when they have finished; "
+                  f"VACUUM waits until no run is live): {live}"
+                  + (f" and {more} more" if more > 0 else ""))
     return 0
 
 

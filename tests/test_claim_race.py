@@ -80,3 +80,48 @@ def test_four_processes_claiming_the_same_drafts_send_each_once_under_the_cap(db
     assert len(sends) == len(set(sends)) == 4, outcomes
     with Ledger(db_location) as ledger:
         assert ledger.sent_today() == 4
+
+
+def test_two_operators_approving_one_thread_at_once_resume_it_once(db_location, tmp_path,
+                                                                   monkeypatch, capsys):
+    """`cmo approve` from two processes (two machines, when the location is a server): one
+    resumes the thread and sends; the other is refused; every approved draft goes out once."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from console.cli import main
+    from graphs.cmo.ledger import Ledger
+    from graphs.storage.inspect import thread_state
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("GITHUB_TOKEN", "INSTANTLY_API_KEY", "ATTIO_API_KEY", "LINEAR_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "config.yaml").write_text(
+        f"storage: {{db: {json.dumps(db_location)}}}\n"
+        "limits: {max_repos: 10, max_people: 20, per_inbox_daily: 50}\n"
+        "execution: {outbox_dir: outbox}\n")
+    assert main(["--json", "run", "cmo", "--goal", "g"]) == 0
+    thread = json.loads(capsys.readouterr().out)["thread_id"]
+    requests = thread_state(db_location, thread).interrupts[0]["value"]
+    sendable = {r["action_request"]["args"]["draft_id"] for r in requests
+                if r["config"]["allow_accept"]}
+    assert sendable
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    children = [subprocess.Popen([sys.executable, "-m", "console.cli", "approve", thread, "--all",
+                                  "--by", f"op{i}", "--quiet"], cwd=tmp_path, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for i in range(2)]
+    results = [(child.wait(TIMEOUT_S), *child.communicate()) for child in children]
+    codes = sorted(code for code, _, _ in results)
+    assert codes[0] == 0 and codes[1] != 0, results
+    loser = next(err for code, _, err in results if code != 0)
+    # Refused at whichever point it met the winner: its claim, its running process, or after.
+    assert "Traceback" not in loser and any(
+        text in loser for text in ("already decided", "is running", "not waiting")), loser
+    lines = (tmp_path / "outbox" / thread / "outbox.jsonl").read_text().splitlines()
+    sent = [json.loads(line)["draft_id"] for line in lines]
+    assert sorted(sent) == sorted(sendable)  # each approved draft once
+    with Ledger(db_location, readonly=True) as ledger:
+        assert len(ledger.rows(thread, "outbox", statuses=("sent",))) == len(sendable)

@@ -49,7 +49,9 @@ def test_prune_one_thread_as_json(db, capsys):
     assert main(["--db", db, "--json", "prune", "--keep", "3", FIRST]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["threads"] == 1 and result["checkpoints_deleted"] > 0
-    assert set(result) == {"checkpoints_deleted", "threads", "bytes_before", "bytes_after"}
+    assert set(result) == {"checkpoints_deleted", "threads", "bytes_before", "bytes_after",
+                           "skipped", "vacuumed"}
+    assert result["skipped"] == []  # no run is live
     assert checkpoint_count(db, FIRST) == 3 and checkpoint_count(db, SECOND) == second_before
 
 

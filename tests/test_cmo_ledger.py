@@ -34,16 +34,22 @@ def test_claim_outcomes_follow_the_row_status(db_location):
 def test_daily_cap_spans_threads_and_resets_the_next_day(db_location):
     fake = clock.FakeTime(datetime(2026, 2, 1, 23, 0, tzinfo=timezone.utc))
     with fake, Ledger(db_location) as ledger:
-        assert [c.outcome for c in ledger.claim_many("t1", "outbox", items("a", "b"), 3)] == ["new", "new"]
-        second = ledger.claim_many("t2", "instantly", items("c", "d"), 3)
+        assert [c.outcome for c in ledger.claim_many("t1", "instantly", items("a", "b"), 3)] == ["new", "new"]
+        # A dry run counts the live sends of the day (it predicts the live run) ...
+        second = ledger.claim_many("t2", "outbox", items("c", "d"), 3)
         assert [c.outcome for c in second] == ["new", "capped"]
         # over the cap: queued for the next UTC day, not refused
-        assert ledger.rows("t2", "instantly", statuses=("skipped",))[0]["detail"] == QUEUED + "2026-02-02"
+        assert ledger.rows("t2", "outbox", statuses=("skipped",))[0]["detail"] == QUEUED + "2026-02-02"
         assert ledger.sent_today() == 3
+        # ... but a live send never counts dry-run rows (nobody was contacted): on purpose, the
+        # dry run's outbox must not make the live run of the same batch queue more (issue 11).
+        assert ledger.sent_today(service="instantly") == 2
+        assert ledger.claim_many("t3", "instantly", items("e"), 3)[0].outcome == "new"
+        assert ledger.claim_many("t3", "instantly", items("f"), 3)[0].outcome == "capped"
         # uncapped services ignore the cap
         assert ledger.claim_many("t2", "linear", items("x"), 3)[0].outcome == "new"
         fake.current += timedelta(hours=2)  # a new UTC day: the skipped draft fits again
-        assert [c.outcome for c in ledger.claim_many("t2", "instantly", items("c", "d"), 3)] == \
+        assert [c.outcome for c in ledger.claim_many("t2", "outbox", items("c", "d"), 3)] == \
             ["resend", "new"]
         assert ledger.sent_today() == 1
 

@@ -238,3 +238,37 @@ def test_a_raw_connection_inside_a_transaction_migrates_in_it(tmp_path):
     registry.ensure(conn)  # outside a transaction: committed
     conn.close()
     assert _version(db) == schema.VERSION
+
+
+@pytest.mark.parametrize("case", ["newer version", "renamed column", "foreign send_ledger"])
+def test_a_run_on_an_unknown_schema_is_refused_before_anything_is_written(
+        db_location, legacy_tables, tmp_path, case):
+    from helpers_threads import make_config, run
+
+    UNKNOWN[case][0](db_location)
+    before = legacy_tables[1](db_location)
+    cfg = make_config(tmp_path, storage={"db": db_location})
+    with pytest.raises(DatabaseError, match=re.escape(UNKNOWN[case][1])):
+        run(cfg, "cmo-refused", goal="find CI maintainers")
+    assert legacy_tables[1](db_location) == before  # no checkpoint tables, no registry row
+
+
+def test_cmo_db_upgrade_migrates_cmo_tables_and_refuses_an_unknown_schema(
+        db_location, legacy_tables, capsys):
+    from console.cli import main
+
+    legacy_tables[0](db_location, "nov-2026")
+    assert main(["db", "upgrade", "--db", db_location]) == 0
+    assert f"from schema version 0 to {schema.VERSION}" in capsys.readouterr().out
+    assert _version(db_location) == schema.VERSION
+    assert main(["db", "upgrade", "--db", db_location]) == 0  # again: nothing to migrate
+    assert "schema version" not in capsys.readouterr().out
+    _renamed_column(db_location)
+    before = legacy_tables[1](db_location)
+    assert main(["db", "upgrade", "--db", db_location]) == 3
+    err = capsys.readouterr().err
+    assert "lacks column email" in err and "Traceback" not in err
+    with pytest.raises(schema.SchemaError):
+        schema.verify(db_location)  # what prune, delete and migrate can ask first
+    assert legacy_tables[1](db_location) == before
+    schema.verify("/nonexistent/cmo.sqlite")  # nothing there: nothing to refuse

@@ -178,5 +178,5 @@ def test_a_refused_save_leaves_the_file_byte_identical(text):
         except ConfigError:
             assert snapshot(directory) == before
         else:  # accepted: written whole, the old file kept as the backup
-            assert path.read_text() == text
+            assert path.read_bytes() == text.encode("utf-8")
             assert (directory / "config.yaml.bak").read_text() == BUNDLED

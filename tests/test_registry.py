@@ -55,13 +55,14 @@ def test_stale_heartbeat_from_another_host_is_crashed():
     assert registry.effective_status("done", 0, None, None) == "done"
 
 
-def test_threads_without_registry_rows_are_listed(tmp_path):
+def test_threads_without_registry_rows_are_listed(db_location, tmp_path):
     # Changed on purpose: the graph used to be guessed from the id (`mkt-` -> marketing) and the
     # status was always "stopped". Now both come from the thread's own checkpoints.
     from typing import TypedDict
 
-    from langgraph.checkpoint.sqlite import SqliteSaver
     from langgraph.graph import END, START, StateGraph
+
+    from graphs.storage.checkpoint import open_sync_saver
 
     class S(TypedDict):
         n: int
@@ -70,8 +71,8 @@ def test_threads_without_registry_rows_are_listed(tmp_path):
     builder.add_node("inc", lambda s: {"n": s["n"] + 1})
     builder.add_edge(START, "inc")
     builder.add_edge("inc", END)
-    db = tmp_path / "db.sqlite"
-    with SqliteSaver.from_conn_string(str(db)) as saver:
+    db = db_location
+    with open_sync_saver(db) as saver:
         graph = builder.compile(checkpointer=saver)
         graph.invoke({"n": 0}, {"configurable": {"thread_id": "mkt-x"}})
         graph.invoke({"n": 0}, {"configurable": {"thread_id": "other"},
@@ -80,4 +81,11 @@ def test_threads_without_registry_rows_are_listed(tmp_path):
     assert rows["mkt-x"].graph == "unknown" and rows["other"].graph == "counter"
     assert rows["mkt-x"].status == rows["other"].status == "done"
     assert rows["other"].step == 1 and rows["other"].updated_at.endswith("Z")
+    assert get_thread(db, "other").graph == "counter"
+    # A registry row next to them: both sources in one list, the row's graph kept.
+    recorder = RunRecorder(db, "cmo-1", "cmo")
+    recorder.start(goal="g", sandbox=True, offline=True)
+    recorder.close()
+    assert {row.thread_id: row.graph for row in list_threads(db)} == {
+        "mkt-x": "unknown", "other": "counter", "cmo-1": "cmo"}
     assert list_threads(tmp_path / "absent.sqlite") == []

@@ -115,7 +115,7 @@ class ApprovalScreen(Screen):
     def reread(self, loaded: Loaded) -> None:
         """Before the confirmation: what may have changed meanwhile (review, today's sends, gates)."""
         loaded.review = rv.load_review(self.db_path, self.thread_id, loaded.interrupt_id)
-        loaded.used_today = rv.sent_today(self.db_path)
+        loaded.used_today = rv.sent_today(self.db_path, loaded.mode)
         loaded.gate_context = sb.gate_context(
             self.db_path, self.thread_id, [row.draft_id for row in loaded.rows],
             loaded.gate_context.compliance, loaded.mode)

@@ -177,4 +177,6 @@ class CheckpointActions:
             return
         self.post_message(self.ActionDone(
             f"Pruned {result['checkpoints_deleted']:,} checkpoints; file "
-            f"{result['bytes_before']:,} -> {result['bytes_after']:,} bytes", reload=True))
+            f"{result['bytes_before']:,} -> {result['bytes_after']:,} bytes"
+            + ("; VACUUM waits until no run is live" if result.get("skipped") else ""),
+            reload=True))

@@ -50,12 +50,13 @@ def daily_cap(values: Mapping[str, Any]) -> int:
                                                                     per_inbox)))
 
 
-def sent_today(db_path: str | Path) -> int:
-    """Capped sends claimed today across every thread in the file (the ledger's own count)."""
-    from graphs.cmo.ledger import Ledger
+def sent_today(db_path: str | Path, mode: str = "dry_run") -> int:
+    """Today's sends that use the daily cap of `mode` (live: live sends only; dry run: both),
+    across every thread in the file: the ledger's own count, as execute will apply it."""
+    from graphs.cmo.ledger import Ledger, capped_service
 
     with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL
-        return ledger.sent_today()
+        return ledger.sent_today(service=capped_service(mode))
 
 
 def plan(rows: Sequence[DraftRow], review: Review, decision: str, *, bulk: bool = False,

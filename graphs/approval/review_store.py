@@ -29,7 +29,7 @@ from typing import Any, Iterable, Sequence
 
 from graphs.core import clock
 from graphs.storage import schema, sqldb
-from graphs.storage.location import is_server_url
+from graphs.storage.location import exists
 
 ACCEPT, IGNORE, EDIT, PENDING = "accept", "ignore", "edit", "pending"
 
@@ -166,7 +166,7 @@ def read_review(conn: sqldb.Database, thread_id: str, interrupt_id: str) -> Revi
 
 def load_review(db_path: str | Path, thread_id: str, interrupt_id: str) -> Review:
     """The stored review, read without writing anything (no DDL: a locked file stays readable)."""
-    if not (is_server_url(db_path) or Path(db_path).exists()):
+    if not exists(db_path):
         return Review(thread_id, interrupt_id)
     with sqldb.connect(db_path, readonly=True) as conn:
         present = schema.check(conn, ("approval_reviews", "approval_submissions"))

@@ -68,11 +68,10 @@ SERVER_NOTICE = ("on a LangGraph Server: the suppression list, sends by other th
 def gate_context(db_path: str | Path, thread_id: str, draft_ids: Sequence[str], compliance: Any,
                  mode: str) -> GateContext:
     """The facts the gates need, read now: suppression list, sends by other threads."""
-    from graphs.cmo.ledger import Ledger
+    from graphs.cmo.ledger import Ledger, capped_service
 
     with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL
-        elsewhere = ledger.sent_elsewhere(thread_id, draft_ids,
-                                          "instantly" if mode == "live" else "outbox")
+        elsewhere = ledger.sent_elsewhere(thread_id, draft_ids, capped_service(mode))
     return GateContext(suppressions=Suppressions.load(db_path), sent_elsewhere=elsewhere,
                        compliance=compliance)
 
@@ -99,7 +98,7 @@ def load_pending(db_path: str | Path, thread_id: str, config: Any = None) -> Pen
         thread_id=thread_id, interrupt_id=str(interrupt["id"]), requests=requests,
         rows=rv.draft_rows(requests, state.values.get("leads") or [], context),
         review=rv.load_review(db_path, thread_id, str(interrupt["id"])),
-        cap=rv.daily_cap(state.values), used_today=rv.sent_today(db_path),
+        cap=rv.daily_cap(state.values), used_today=rv.sent_today(db_path, mode),
         gate_context=context, mode=mode, notice=notice)
 
 

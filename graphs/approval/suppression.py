@@ -21,7 +21,7 @@ from typing import Iterable, Mapping
 
 from graphs.core import clock
 from graphs.storage import schema, sqldb
-from graphs.storage.location import is_server_url
+from graphs.storage.location import exists
 
 SCHEMA = schema.SUPPRESSION  # the DDL lives in graphs/storage/schema.py (versioned)
 LOCK = "suppression"
@@ -111,7 +111,7 @@ def remove(db_path: str | Path, entries: Iterable[str]) -> list[str]:
 
 def list_entries(db_path: str | Path) -> list[Entry]:
     """Every entry, read without writing anything (no DDL: a locked file stays readable)."""
-    if not (is_server_url(db_path) or Path(db_path).exists()):
+    if not exists(db_path):
         return []
     with sqldb.connect(db_path, readonly=True) as db:
         if not schema.check(db, ("suppression",)):

@@ -22,7 +22,7 @@ from langgraph.runtime import Runtime
 
 from graphs.clients.http import VendorError
 from graphs.cmo.common import CmoContext, Step, thread_id_of
-from graphs.cmo.ledger import SENT_ELSEWHERE, AsyncLedger, Claim, Ledger
+from graphs.cmo.ledger import SENT_ELSEWHERE, AsyncLedger, Claim, Ledger, capped_service
 from graphs.cmo.state import RunState, is_approved, migrate_state, run_config
 from graphs.core.exports import csv_text, json_text
 from graphs.core.paths import atomic_write, confined
@@ -210,7 +210,7 @@ async def execute(state: RunState, runtime: Runtime[CmoContext]) -> dict:
     min_score = cfg.execution.linear.min_icp_score
     approved = [d for d in state.get("to_send") or []
                 if is_approved(d) and (d.get("meta") or {}).get("sendable")]
-    sender = "instantly" if live else "outbox"
+    sender = capped_service(cfg.execution.mode)
     blocked = await asyncio.to_thread(_send_gates, ctx.db_path, approved, cfg)
     approved = [d for d in approved if d["draft_id"] not in blocked]
     records = {d["draft_id"]: _record(d, min_score) for d in approved}

@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 from graphs.core import clock
 from graphs.storage import schema, sqldb
-from graphs.storage.location import is_server_url
+from graphs.storage.location import exists
 
 CAPPED_SERVICES = ("instantly", "outbox")
 DAILY_CAP = "daily cap"
@@ -48,6 +48,17 @@ BLOCKED = "blocked: "   # detail of a row a gate refused at send time
 ONCE_ACROSS_THREADS = {"instantly": ("instantly",), "attio": ("attio",), "linear": ("linear",),
                        "outbox": ("outbox", "instantly")}
 SENT_ELSEWHERE = "already sent by another run"
+
+
+def cap_services(service: str) -> tuple[str, ...]:
+    """The capped services whose claims today count against `service`'s daily cap."""
+    return tuple(name for name in ONCE_ACROSS_THREADS.get(service, (service,))
+                 if name in CAPPED_SERVICES)
+
+
+def capped_service(mode: str) -> str:
+    """The ledger service an execution mode sends through (and whose cap it uses)."""
+    return "instantly" if mode == "live" else "outbox"
 
 
 def due_day(today: str, position: int, cap: int) -> str:
@@ -94,7 +105,7 @@ class Ledger:
     def __init__(self, db_path: str | Path, *, readonly: bool = False) -> None:
         self.lock = threading.RLock()  # one connection, used from worker threads in turn
         self.absent = False
-        if readonly and not (is_server_url(db_path) or Path(db_path).exists()):
+        if readonly and not exists(db_path):
             self.conn = None
             self.absent = True
             return
@@ -121,14 +132,20 @@ class Ledger:
 
     # -- claiming -------------------------------------------------------------------------------
     @_locked
-    def sent_today(self, day: str | None = None) -> int:
+    def sent_today(self, day: str | None = None, service: str = "outbox") -> int:
+        """Today's claims that use `service`'s daily cap, across every thread: the same services
+        whose rows count as "already sent" for it (ONCE_ACROSS_THREADS). A live send counts
+        only live sends: a dry run contacts nobody, so it must not use the inbox's day and make
+        the live run of the same batch queue what the dry run said would go out now. A dry run
+        counts both (it predicts the live day, and honours the dry runs before it)."""
         day = day or clock.now().date().isoformat()
         if self.absent:
             return 0
-        marks = ",".join("?" * len(CAPPED_SERVICES))
+        services = cap_services(service)
+        marks = ",".join("?" * len(services))
         row = self.conn.one(
             f"SELECT COUNT(*) FROM send_ledger WHERE day = ? AND service IN ({marks}) "
-            "AND status IN ('pending', 'sent')", (day, *CAPPED_SERVICES))
+            "AND status IN ('pending', 'sent')", (day, *services))
         return int(row[0])
 
     @_locked
@@ -140,7 +157,7 @@ class Ledger:
         capped = daily_cap is not None and service in CAPPED_SERVICES
         claims: list[Claim] = []
         with self.conn.transaction(lock=LOCK):
-            used = self.sent_today(day) if capped else 0
+            used = self.sent_today(day, service) if capped else 0
             queued_count = 0
             for draft_id, email, payload in items:
                 row = self.conn.one(

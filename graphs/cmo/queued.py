@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from graphs.cmo.ledger import QUEUED, Ledger
+from graphs.cmo.ledger import QUEUED, Ledger, capped_service
 
 
 def queued_drafts(db_path: str | Path, thread_id: str, mode: str) -> list[dict]:
@@ -21,7 +21,7 @@ def queued_drafts(db_path: str | Path, thread_id: str, mode: str) -> list[dict]:
 
     if not exists(db_path):
         return []
-    service = "instantly" if mode == "live" else "outbox"
+    service = capped_service(mode)
     with Ledger(db_path, readonly=True) as ledger:  # reading: no DDL; absent reads as empty
         return [{"draft_id": row["draft_id"], "due": row["detail"][len(QUEUED):]}
                 for row in ledger.skipped(thread_id, service)

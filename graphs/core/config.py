@@ -39,6 +39,11 @@ class StorageConfig(_Section):
             raise ValueError("a database password does not belong in config.yaml: remove it from "
                              "the URL and set PGPASSWORD (or the variable storage.password_env "
                              "names) in the environment")
+        from graphs.storage.location import is_server_url
+
+        if value is not None and not is_server_url(value) and os.path.isdir(value):
+            raise ValueError(f"{value} is a directory: name the SQLite file itself "
+                             f"(e.g. {os.path.join(value, 'cmo.sqlite')})")
         return value
 
     @field_validator("url")

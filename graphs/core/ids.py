@@ -57,8 +57,8 @@ def id_problem(value: object) -> str | None:
         return "empty"
     if len(value) > MAX_ID_LENGTH:
         return f"{len(value):,} characters long (at most {MAX_ID_LENGTH})"
-    if value[0] in ".-":
-        return f"{_shown(value)} starts with {value[0]!r}"
+    if not (value[0].isascii() and value[0].isalnum()):
+        return f"{_shown(value)} starts with {value[0]!r}, not a letter or a digit"
     if _ID.fullmatch(value) is None:
         bad = next(ch for ch in value if not (ch.isascii() and (ch.isalnum() or ch in "._-")))
         return f"{_shown(value)} contains {bad!r}"

@@ -74,6 +74,9 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
     if recorded is not None and recorded != spec.name:
         specs.require(recorded, thread_id)  # an unknown graph: UnknownGraph says so
         raise RunRefused(f"thread {thread_id} is a {recorded} run; it cannot be run as {spec.name}")
+    from graphs.storage.faults import ensure_reserve
+
+    ensure_reserve(db_path)  # room to record a failure if the disk fills during the run
     recorder = RunRecorder(db_path, thread_id, spec.name)
     try:
         recorder.start(goal=goal, sandbox=spec.vendor_sandbox and cfg.github_is_sandbox(env),
@@ -81,6 +84,9 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
     except ThreadBusy as exc:
         recorder.close()
         raise RunRefused(str(exc)) from None
+    except BaseException:  # locked, read-only, damaged: nothing was claimed or changed
+        recorder.close()
+        raise
     ctx = None
     try:
         ctx = await spec.make_context(cfg, db_path, env, transport)
@@ -103,16 +109,14 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
             outcome = await _stream(spec, graph, graph_input, config, ctx, recorder, on_event)
             return outcome
     except RunRefused as exc:
-        recorder.update(status="stopped", error=str(exc))
+        _record(recorder, db_path, None, status="stopped", error=str(exc))
         raise
     except (asyncio.CancelledError, KeyboardInterrupt):
-        recorder.update(status="stopped", waiting=None)
+        _record(recorder, db_path, None, status="stopped", waiting=None)
         raise
     except Exception as exc:  # the run failed: record it so consoles show it, then re-raise
-        from graphs.core.secrets import scrub
-
-        recorder.update(status="error", error=scrub(f"{type(exc).__name__}: {exc}")[:2000],
-                        waiting=None)
+        _record(recorder, db_path, exc, status="error", error=failure_message(exc, db_path),
+                waiting=None)
         raise
     finally:
         if ctx is not None and hasattr(ctx, "aclose"):
@@ -120,6 +124,36 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
         elif ctx is not None and getattr(ctx, "services", None) is not None:
             await ctx.services.aclose()
         recorder.close()
+
+
+def failure_message(exc: BaseException, db_path: str) -> str:
+    """What a failed run records: a storage fault in words (disk full, locked, read-only,
+    damaged: graphs.storage.faults), anything else as `Type: message`."""
+    from graphs.storage.faults import describe, storage_cause
+
+    from graphs.core.secrets import scrub
+
+    cause = storage_cause(exc)
+    text = str(describe(cause, db_path)) if cause is not None else f"{type(exc).__name__}: {exc}"
+    return scrub(text)[:2000]
+
+
+def _record(recorder: RunRecorder, db_path: str, failure: BaseException | None,
+            **fields: Any) -> None:
+    """Record how the run ended without masking why it ended. On a full disk the reserve file
+    is given back first; if the row still cannot be written, the run reads `crashed` once this
+    process is gone (the CLI still says why)."""
+    from graphs.storage.faults import is_disk_full, release_reserve, storage_cause
+
+    for attempt in range(2):
+        try:
+            recorder.update(**fields)
+            return
+        except Exception as exc:
+            full = is_disk_full(exc, db_path) or (
+                failure is not None and is_disk_full(storage_cause(failure) or failure, db_path))
+            if attempt or storage_cause(exc) is None or not (full and release_reserve(db_path)):
+                return
 
 
 async def _stream(spec: GraphSpec, graph, graph_input, config, ctx, recorder: RunRecorder,

@@ -227,6 +227,31 @@ def _connect_sync_postgres(url: str, *, readonly: bool) -> Any:
         raise _pg_error(url, exc) from None
 
 
+class _TupleRows:
+    """The saver's psycopg connection (dict rows, which the saver needs) seen with tuple rows,
+    as graphs.storage.sqldb.Database and graphs.storage.sql read them: one session, so cmo's
+    statements can share the saver's transaction."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, query: Any, params: Any = ()) -> Any:
+        from psycopg.rows import tuple_row
+
+        cur = self._conn.cursor(row_factory=tuple_row)
+        cur.execute(query, params)
+        return cur
+
+    def cursor(self, **kwargs: Any) -> Any:
+        from psycopg.rows import tuple_row
+
+        kwargs.setdefault("row_factory", tuple_row)
+        return self._conn.cursor(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
 @contextmanager
 def _open_sync_postgres(url: str, *, readonly: bool) -> Iterator[Any]:
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -245,7 +270,7 @@ def _open_sync_postgres(url: str, *, readonly: bool) -> Iterator[Any]:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         # graphs.storage.sql's functions on the saver's own session (they read tuples).
-        saver.cmo_conn = Database(conn, "postgres", redact(url))
+        saver.cmo_conn = Database(_TupleRows(conn), "postgres", redact(url))
         yield saver
     finally:
         conn.close()

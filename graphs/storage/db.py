@@ -14,16 +14,29 @@ class DatabaseError(Exception):
 
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open the database with WAL and a busy timeout, so several processes can share it."""
+    """Open the database with WAL and a busy timeout, so several processes can share it.
+
+    Faults come back as DatabaseError in words (graphs.storage.faults.describe): a directory
+    where the file should be, a read-only file or directory, a locked or damaged file. A reader
+    in a directory nobody can write (a read-only mount, a backup) opens the file immutable:
+    nothing can be writing it there, and SQLite could not create its -shm file anyway.
+    """
     path = Path(path)
-    if readonly:
-        if not path.exists():
-            raise DatabaseError(f"{path}: no such database")
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                               check_same_thread=False)
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    if path.is_dir():
+        from graphs.storage.faults import file_problem
+
+        raise DatabaseError(f"{path}: {file_problem(path)}")
+    try:
+        if readonly:
+            if not path.exists():
+                raise DatabaseError(f"{path}: no such database")
+            conn = _open_readonly(path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000,
+                                   check_same_thread=False)
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise explain(exc, path) from None
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if not readonly:
@@ -35,18 +48,40 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    def attempt(extra: str = "") -> sqlite3.Connection:
+        conn = sqlite3.connect(f"file:{path}?mode=ro{extra}", uri=True,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        try:
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1")  # opening is lazy: touch it now
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    try:
+        return attempt()
+    except sqlite3.OperationalError as exc:
+        from graphs.storage.faults import directory_read_only, is_disk_full
+
+        # Only with an empty WAL: then everything committed is in the file itself.
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size:
+            raise
+        text = str(exc)
+        if "unable to open" in text and directory_read_only(path):
+            return attempt("&immutable=1")
+        if ("disk i/o" in text.lower() or "unable to open" in text) and is_disk_full(
+                OSError(28, "No space left on device"), path):
+            return attempt("&immutable=1")  # no room for the -shm file on a full disk
+        raise
+
+
 def explain(exc: BaseException, path: str | Path) -> DatabaseError:
-    """Turn sqlite3 errors into one clear sentence naming the file."""
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return DatabaseError(f"{path}: the database is locked by another process (waited "
-                             f"{BUSY_TIMEOUT_MS // 1000} s); try again when it is free")
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return DatabaseError(f"{path}: the file is not a usable SQLite database ({text}); "
-                             "restore it from a backup or point --db at another file")
-    if "unable to open" in text or "readonly" in text:
-        return DatabaseError(f"{path}: cannot open the database ({text})")
-    return DatabaseError(f"{path}: {text}")
+    """Turn sqlite3 errors (and storage OSErrors) into one clear sentence naming the file."""
+    from graphs.storage.faults import describe
+
+    return describe(exc, path)
 
 
 def table_exists(conn: sqlite3.Connection, name: str) -> bool:

@@ -140,8 +140,10 @@ def read_conn(db_path: str | Path) -> Iterator[Any]:
         from graphs.storage.checkpoint import _connect_sync_postgres
         from graphs.storage.sqldb import Database
 
-        conn = Database(_connect_sync_postgres(str(db_path), readonly=True), "postgres",
-                        location.describe(db_path))
+        from graphs.storage.checkpoint import _TupleRows
+
+        conn = Database(_TupleRows(_connect_sync_postgres(str(db_path), readonly=True)),
+                        "postgres", location.describe(db_path))
     elif Path(db_path).exists():
         conn = dbmod.connect(db_path, readonly=True)
     else:

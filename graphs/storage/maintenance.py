@@ -19,7 +19,8 @@ from graphs.storage import db as dbmod
 from graphs.storage import pg_maintenance  # the same operations on a Postgres location
 from graphs.storage.location import exists as location_exists, is_postgres
 from graphs.storage.observed import metadata_dict
-from graphs.storage import registry, sql
+from graphs.storage import live, registry, sql
+from graphs.storage.deltas import materialize_deltas
 from graphs.core.runner import RunRefused
 
 REVIEW_TABLES = ("approval_reviews", "approval_submissions")
@@ -59,11 +60,27 @@ def _refuse_if_running(db_path: str | Path, thread_id: str) -> registry.ThreadRo
     return row
 
 
+def _refuse_if_live(conn: sqlite3.Connection, thread_id: str, doing: str) -> None:
+    """Inside the write transaction: a live thread is refused (the registry says which process)."""
+    running = live.live_runs(conn).get(thread_id)
+    if running is not None:
+        raise registry.ThreadBusy(f"thread {running.describe()} is running; {doing} it when it "
+                                  "has finished (or stop it first)")
+
+
 # -- prune / delete -----------------------------------------------------------------------------
 
 
-def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[str, int]:
-    """Keep the newest `keep` checkpoints of each thread (or of one), then VACUUM the file."""
+def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[str, Any]:
+    """Keep the newest `keep` checkpoints of each thread (or of one), then VACUUM the file.
+
+    Safe next to live runs: each thread is pruned in its own short write transaction that first
+    asks the registry whether the thread is live; live threads are skipped and named in
+    `skipped` (naming one live thread is refused with ThreadBusy). VACUUM and legacy garbage
+    collection touch the whole file, so they run only when no run is live (`vacuumed` says
+    whether it ran) and only when there is free space to give back; the space freed meanwhile
+    is reused by SQLite for new rows.
+    """
     if keep < 1:
         raise ValueError("keep must be at least 1")
     if is_postgres(db_path):
@@ -71,52 +88,86 @@ def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[
     if not Path(db_path).exists():
         raise dbmod.DatabaseError(f"{db_path}: no such database")
     bytes_before = _file_bytes(db_path)
-    deleted, touched = 0, 0
+    deleted, touched, vacuumed = 0, 0, False
+    skipped: dict[str, live.LiveRun] = {}
     conn = dbmod.connect(db_path)
     try:
         if sql.has_checkpoints(conn):
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                threads = set()
-                for thread, ns in sql.thread_namespaces(conn, thread_id):
-                    cutoff = sql.nth_newest_id(conn, thread, ns, keep - 1)
-                    if cutoff is None:
+            if thread_id is not None:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    _refuse_if_live(conn, thread_id, "prune")
+            for thread in sorted({t for t, _ in sql.thread_namespaces(conn, thread_id)}):
+                with conn:  # one thread per transaction: writers wait milliseconds, not the whole prune
+                    conn.execute("BEGIN IMMEDIATE")
+                    running = live.live_runs(conn).get(thread)
+                    if running is not None:
+                        skipped[thread] = running
                         continue
-                    # The oldest kept checkpoint becomes a full snapshot of every DeltaChannel
-                    # first: the ancestors it would replay from are about to go.
-                    _materialize_deltas(conn, db_path, thread, ns, cutoff)
-                    count = sql.delete_older_than(conn, thread, ns, cutoff)
-                    if count:
-                        deleted += count
-                        threads.add(thread)
-                touched = len(threads)
-            _collect_garbage(conn, db_path)
-        # VACUUM cannot run inside a transaction; TRUNCATE folds the WAL back into the file.
-        conn.execute("VACUUM")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    count = _prune_thread(conn, db_path, thread, keep)
+                if count:
+                    deleted += count
+                    touched += 1
+        vacuumed = _compact_unless_live(conn, db_path, skipped)
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
         conn.close()
     return {"checkpoints_deleted": deleted, "threads": touched, "bytes_before": bytes_before,
-            "bytes_after": _file_bytes(db_path)}
+            "bytes_after": _file_bytes(db_path), "skipped": sorted(skipped),
+            "vacuumed": vacuumed}
+
+
+def _prune_thread(conn: sqlite3.Connection, db_path: str | Path, thread: str, keep: int) -> int:
+    count = 0
+    for _, ns in sql.thread_namespaces(conn, thread):
+        cutoff = sql.nth_newest_id(conn, thread, ns, keep - 1)
+        if cutoff is None:
+            continue
+        # The oldest kept checkpoint becomes a full snapshot of every DeltaChannel first: the
+        # ancestors it would replay from are about to go.
+        materialize_deltas(conn, db_path, thread, ns, cutoff)
+        count += sql.delete_older_than(conn, thread, ns, cutoff)
+    return count
+
+
+def _compact_unless_live(conn: sqlite3.Connection, db_path: str | Path,
+                         skipped: dict[str, "live.LiveRun"]) -> bool:
+    """Legacy garbage collection and VACUUM, when no run is live; True when VACUUM ran."""
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        running = live.live_runs(conn)
+        if running:
+            skipped.update(running)
+            return False
+        # In the same transaction as the check: no run can claim a thread in between.
+        _collect_garbage(conn, db_path)
+    if not conn.execute("PRAGMA freelist_count").fetchone()[0]:
+        return False  # nothing to give back: a VACUUM would only hold the lock
+    # VACUUM cannot run inside a transaction; TRUNCATE folds the WAL back into the file. A run
+    # that starts meanwhile waits for it (busy timeout), as it waits for any writer.
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return True
 
 
 def delete_thread(db_path: str | Path, thread_id: str) -> bool:
     """Remove a thread's checkpoints, writes, registry row and review rows; False if unknown.
 
     The send ledger stays: it records what really went out and counts toward daily caps.
+    A live thread is refused (ThreadBusy), checked in the deleting transaction itself.
     """
     if not location_exists(db_path):
         return False
-    _refuse_if_running(db_path, thread_id)
     if is_postgres(db_path):
+        _refuse_if_running(db_path, thread_id)
         return pg_maintenance.delete_thread(str(db_path), thread_id)
     conn = dbmod.connect(db_path)
     found = 0
     try:
         with conn:
             conn.execute("BEGIN IMMEDIATE")
+            _refuse_if_live(conn, thread_id, "delete")
             found += sql.delete_thread_rows(conn, thread_id)
             for table in ("runs", *REVIEW_TABLES):
                 if _has_column(conn, table, "thread_id"):
@@ -125,74 +176,15 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
                     if table == "runs":
                         found += count
         if found:
-            _collect_garbage(conn, db_path)
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                if not live.live_runs(conn):  # a live process may still read legacy blobs
+                    _collect_garbage(conn, db_path)
     except sqlite3.DatabaseError as exc:
         raise dbmod.explain(exc, db_path) from None
     finally:
         conn.close()
     return found > 0
-
-
-def _materialize_deltas(conn: sqlite3.Connection, db_path: str | Path, thread_id: str, ns: str,
-                        checkpoint_id: str) -> None:
-    """Store every DeltaChannel of `checkpoint_id` as a full `_DeltaSnapshot` in its row.
-
-    A DeltaChannel keeps only its writes per checkpoint and is rebuilt from the nearest
-    ancestor snapshot; once prune deletes the ancestors, the oldest kept checkpoint must hold
-    the value itself (the remedy LangGraph's BaseCheckpointSaver.prune documents).
-    """
-    from langgraph.checkpoint.serde.types import _DeltaSnapshot
-
-    from graphs.storage import replay
-    from graphs.storage.checkpoint import make_serializer, strict_serializer
-
-    row = sql.checkpoint_row(conn, thread_id, ns, checkpoint_id)
-    if row is None:
-        return
-    serde = make_serializer(db_path)
-    try:
-        checkpoint = serde.loads_typed(row)
-        metadata = metadata_dict(sql.checkpoint_metadata(conn, thread_id, checkpoint_id)) \
-            if ns == "" else {}
-        wanted = replay.delta_channels(checkpoint, metadata)
-        if not wanted:
-            return
-        history = _delta_history(conn, serde, thread_id, ns, checkpoint_id, wanted)
-        for name in wanted:
-            entry = history.get(name) or {}
-            checkpoint["channel_values"][name] = _DeltaSnapshot(
-                replay.fold(entry.get("seed"), [w[2] for w in entry.get("writes") or ()]))
-        sql.replace_checkpoint(conn, thread_id, ns, checkpoint_id,
-                               *strict_serializer().dumps_typed(checkpoint))
-    finally:
-        serde.close()
-
-
-def _delta_history(conn: sqlite3.Connection, serde: Any, thread_id: str, ns: str,
-                   checkpoint_id: str, channels: list[str]) -> Any:
-    """The saver's own get_delta_channel_history, on the connection holding the transaction."""
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    saver = SqliteSaver(conn, serde=serde)
-    saver.is_setup = True
-    saver.cursor = _plain_cursor(conn)  # no commit: prune's transaction is still open
-    return saver.get_delta_channel_history(
-        config={"configurable": {"thread_id": thread_id, "checkpoint_ns": ns,
-                                 "checkpoint_id": checkpoint_id}}, channels=channels)
-
-
-def _plain_cursor(conn: sqlite3.Connection):
-    from contextlib import contextmanager
-
-    @contextmanager
-    def cursor(transaction: bool = True):
-        cur = conn.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
-
-    return cursor
 
 
 # -- fork -----------------------------------------------------------------------------------

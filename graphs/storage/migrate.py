@@ -153,15 +153,13 @@ def _thread_counts(src: Any, dst: Any, threads: list[str]) -> list[Count]:
 
 
 def ensure_target_tables(dst: Any) -> None:
-    """cmo's tables on the target, created by their own stores' schema."""
-    from graphs.approval import review_store, suppression
-    from graphs.cmo import ledger
+    """cmo's tables on the target: the versioned schema (graphs.storage.schema) and the
+    campaign store's tables, created by their own code."""
     from graphs.marketing_team import store
-    from graphs.storage import registry
+    from graphs.storage import schema
 
-    for schema in (registry.SCHEMA, ledger.SCHEMA, review_store.SCHEMA, suppression.SCHEMA,
-                   store.TABLES):
-        dst.script(schema)
+    schema.ensure(dst)
+    dst.script(store.TABLES)
 
 
 def _copy_tables(src: Any, dst: Any, *, force: bool, target: str) -> list[Count]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from graphs.storage import db as dbmod
 from graphs.storage import observed, schema, sql, sqldb
-from graphs.storage.location import is_server_url
+from graphs.storage.location import exists
 
 HEARTBEAT_SECONDS = 1.0
 STALE_SECONDS = 15.0
@@ -81,24 +81,17 @@ def ensure(conn: sqldb.Database | sqlite3.Connection) -> None:
     schema.ensure(conn)
 
 
-def exists(location: str | Path) -> bool:
-    """Whether there is a database to read: a server URL always, a SQLite path if the file is."""
-    return is_server_url(location) or Path(location).exists()
-
-
 def open_for_reading(location: str | Path) -> sqldb.Database:
     """A connection for read-only paths: no DDL, no migration (a locked file stays readable)."""
     return sqldb.connect(location, readonly=True)
 
 
 def _checkpoint_heads(db: sqldb.Database) -> list[tuple]:
-    # LangGraph's tables are read by graphs/storage/sql.py, which reads SQLite files; on Postgres
-    # the registry rows alone are listed until sql.py reads the Postgres saver's tables.
-    return sql.thread_heads(db.raw) if db.dialect == "sqlite" else []
+    return sql.thread_heads(db)  # LangGraph's tables: sql.py reads SQLite, sql_pg.py Postgres
 
 
 def _checkpoint_head(db: sqldb.Database, thread_id: str) -> tuple | None:
-    return sql.thread_head(db.raw, thread_id) if db.dialect == "sqlite" else None
+    return sql.thread_head(db, thread_id)
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -184,7 +177,7 @@ def _list_threads(db_path: str | Path) -> list[ThreadRow]:
             known = rows.get(thread_id)
             if known is None:
                 rows[thread_id] = ThreadRow(**observed.observed_fields(
-                    db.raw, thread_id, checkpoint_id, metadata, first_id))
+                    db, thread_id, checkpoint_id, metadata, first_id))
             else:
                 _fill_from_metadata(known, metadata)
     return sorted(rows.values(), key=lambda r: (r.updated_at, r.thread_id), reverse=True)
@@ -219,7 +212,7 @@ def _get_thread(db_path: str | Path, thread_id: str) -> ThreadRow | None:
                 _fill_from_metadata(row, head[1])
             return row
         if head is not None:
-            return ThreadRow(**observed.observed_fields(db.raw, thread_id, *head))
+            return ThreadRow(**observed.observed_fields(db, thread_id, *head))
         return None
 
 

@@ -316,3 +316,26 @@ def as_database(conn: sqldb.Database | sqlite3.Connection) -> sqldb.Database:
     if conn.in_transaction:
         db._depth = 1  # the caller's transaction is ours
     return db
+
+
+# -- for whole-database operations ---------------------------------------------------------------
+
+def verify(location: object) -> None:
+    """Refuse (SchemaError) a database whose cmo tables this cmo does not know, without writing:
+    for operations that rewrite a database as a whole (prune, delete, upgrade, migrate's source).
+    An absent database or absent tables pass."""
+    from graphs.storage.location import exists
+
+    if not exists(location):  # type: ignore[arg-type]
+        return
+    with sqldb.connect(str(location), readonly=True) as db:
+        _refuse(db, read_state(db))
+
+
+def upgrade(location: object) -> tuple[int, int]:
+    """`cmo db upgrade`: cmo's tables to VERSION; (version before, version after)."""
+    with sqldb.connect(str(location)) as db:
+        before = read_state(db)
+        _refuse(db, before)
+        ensure(db)
+        return before.effective, VERSION

@@ -13,7 +13,8 @@ import sqlite3
 from pathlib import Path
 
 from graphs.storage import db as dbmod
-from graphs.storage import sql
+from graphs.storage import live, sql
+from graphs.storage.registry import ThreadBusy
 from graphs.storage.checkpoint import (BLOB_TYPE, LEGACY_TABLE, has_legacy_format, is_checkpoint,
                                        is_marker, make_serializer, strict_serializer)
 
@@ -22,11 +23,15 @@ def upgrade(db_path: str | Path) -> dict[str, int | bool]:
     """Rewrite legacy rows; returns counts {"checkpoints", "writes", "blobs", "upgraded"}."""
     from graphs.storage.location import is_postgres
 
+    from graphs.storage import schema
+
     result: dict[str, int | bool] = {"checkpoints": 0, "writes": 0, "blobs": 0, "upgraded": False}
+    if not is_postgres(db_path) and not Path(db_path).exists():
+        raise dbmod.DatabaseError(f"{db_path}: no such database")
+    # cmo's own tables first: a schema this cmo does not know refuses before anything is rewritten.
+    result["schema_from"], result["schema_to"] = schema.upgrade(db_path)
     if is_postgres(db_path):
         return result  # Postgres is only ever written in the stock format
-    if not Path(db_path).exists():
-        raise dbmod.DatabaseError(f"{db_path}: no such database")
     conn = dbmod.connect(db_path)
     reader = make_serializer(db_path)
     writer = strict_serializer()
@@ -36,6 +41,10 @@ def upgrade(db_path: str | Path) -> dict[str, int | bool]:
         result["blobs"] = conn.execute(f"SELECT count(*) FROM {LEGACY_TABLE}").fetchone()[0]
         with conn:
             conn.execute("BEGIN IMMEDIATE")
+            running = live.live_runs(conn)
+            if running:  # every row is rewritten: a live run's history too
+                raise ThreadBusy(f"{db_path}: {len(running)} run(s) are live: {live.names(running)};"
+                                 " upgrade the file when none is running (nothing was changed)")
             for thread_id, ns, checkpoint_id, type_, payload in sql.legacy_checkpoint_rows(conn):
                 if type_ != BLOB_TYPE:
                     plain = writer.loads_typed((type_, payload))
