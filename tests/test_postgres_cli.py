@@ -32,7 +32,9 @@ def workdir(tmp_path, monkeypatch, db_location):
         "limits: {max_repos: 30, max_people: 200, per_inbox_daily: 1000}\n"
         "rate_limits: {instantly_per_inbox_daily: 1000}\n"
         "execution: {outbox_dir: outbox}\n")
-    return tmp_path
+    yield tmp_path
+    # A URL must never be used as a path (it used to become a 'postgresql:' folder of files).
+    assert not [p for p in (tmp_path / "postgresql:", ROOT / "postgresql:") if p.exists()]
 
 
 def _db(workdir: Path) -> str:
