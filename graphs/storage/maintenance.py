@@ -93,6 +93,7 @@ def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[
     skipped: dict[str, live.LiveRun] = {}
     conn = dbmod.connect(db_path)
     try:
+        live.refuse_unknown_schema(conn, db_path, "prune")
         if sql.has_checkpoints(conn):
             if thread_id is not None:
                 with conn:
@@ -167,6 +168,7 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
     conn = dbmod.connect(db_path)
     found = 0
     try:
+        live.refuse_unknown_schema(conn, db_path, "delete a thread")
         with conn:
             conn.execute("BEGIN IMMEDIATE")
             _refuse_if_live(conn, thread_id, "delete")
