@@ -91,6 +91,7 @@ def test_a_cmo_run_to_approval_and_on_to_the_end(workdir, capsys, db_location):
     assert sorted(_outbox_ids(workdir, thread)) == sorted(sendable)
     if "://" in db_location:  # everything went to the server: no local database appeared
         assert not list(workdir.glob("*.sqlite*")) and not (workdir / ".cmo").exists()
+        assert not (workdir / "postgresql:").exists()  # no file "beside" a URL (a reserve, a log)
 
 
 def test_fork_prune_and_delete(workdir, capsys):
