@@ -85,6 +85,9 @@ class CmoApp(App):
         # Child processes this console started: polled (reaped) so they never linger as zombies.
         # They are never killed: a run keeps going after the console quits.
         self._children: list[subprocess.Popen] = []
+        # The newest child started for each thread, kept after it exits: a dashboard shows a
+        # child that died (exit code and the end of its log) instead of waiting for it.
+        self._launched: dict[str, Any] = {}
 
     @property
     def config(self) -> "Config":
@@ -130,6 +133,18 @@ class CmoApp(App):
     # -- child processes ----------------------------------------------------------------------
     def adopt(self, process: subprocess.Popen) -> None:
         self._children.append(process)
+
+    def remember_launch(self, launched: Any) -> None:
+        """Keep the newest child of a thread (graphs.core.launch.LaunchedRun) for child_exit."""
+        self._launched[launched.thread_id] = launched
+
+    def child_exit(self, thread_id: str) -> Any:
+        """graphs.core.launch.ChildExit of the thread's newest child when it failed, else None
+        (safe from a worker thread)."""
+        from graphs.core.launch import child_exit
+
+        launched = self._launched.get(thread_id)
+        return child_exit(launched) if launched is not None else None
 
     def reap_children(self) -> None:
         """Collect exit codes of finished children (safe from a worker thread)."""
@@ -215,6 +230,41 @@ class CmoApp(App):
         self.push_screen(ConfirmScreen("Stop this run?" if len(rows) == 1 else
                                        f"Stop these {len(rows)} runs?", message,
                                        confirm_label="Stop"), callback=stop)
+
+    # -- queued drafts ----------------------------------------------------------------------------
+    @work(thread=True, group="launch", exit_on_error=False)
+    def confirm_send_queued(self, thread_id: str) -> None:
+        """Say how many queued drafts go out now (graphs.cmo.queued.queued_share), ask, then
+        start the child that sends them (`cmo resume`, the same path as the CLI)."""
+        from graphs.cmo.queued import queued_share
+
+        mode = str(self.config.execution.mode)
+        try:
+            share = queued_share(self.db_path, thread_id, mode)
+        except Exception as exc:  # an unreadable file: said, nothing started
+            self.post_message(LaunchFailed(f"cannot read the queued drafts of {thread_id}: {exc}"))
+            return
+        self.call_from_thread(self._ask_send_queued, share, mode)
+
+    def _ask_send_queued(self, share: Any, mode: str) -> None:
+        from rich.text import Text
+
+        from console.screens.confirm import ConfirmScreen
+
+        if not share.now:
+            self.notify(share.sentence(), severity="warning", markup=False)
+            return
+        target = "Instantly (live)" if mode == "live" else "the outbox file (dry run)"
+        message = Text(f"{share.sentence()}.\nThey go to {target}, each once, gates checked "
+                       "again at send. Sent email cannot be unsent.")
+
+        def send(yes: bool | None) -> None:
+            if yes:
+                start_launch(self, "send_queued", failure=f"could not send {share.thread_id}",
+                             thread_id=share.thread_id, options={"mode": mode})
+
+        self.push_screen(ConfirmScreen(f"Send {share.now} queued drafts now?", message,
+                                       confirm_label="Send"), callback=send)
 
     @work(thread=True, group="launch", exit_on_error=False)
     def stop_thread(self, thread_id: str) -> None:

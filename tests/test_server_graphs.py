@@ -81,27 +81,36 @@ def test_marketing_runs_to_finish_and_a_follow_up_continues_it(client):
     assert not second.get("goal")
 
 
-def test_a_dropped_stream_is_rejoined_without_missing_events(client, dev_server):
-    from graphs.remote.server import Remote, StreamCursor
+def _marks(parts) -> list[tuple]:
+    return [(part.event, part.id, json.dumps(part.data, sort_keys=True)) for part in parts]
 
-    remote = Remote(dev_server.url)
-    run = remote.start("marketing", "Launch plan for v2", wait=False)
+
+def _drop_after(remote, graph: str, goal: str, count: int):
+    """Start a run, follow its stream for `count` events, drop the connection there: returns
+    (thread id, run id, events seen, the cursor to rejoin with, the run's status at the drop)."""
+    from graphs.remote.server import StreamCursor
+
+    run = remote.start(graph, goal, wait=False)
     tid, run_id = run["thread_id"], run["run_id"]
     seen, cursor = [], StreamCursor()
     for part in remote.follow(tid, run_id, cursor=cursor):
         seen.append(part)
-        if len(seen) == 3:
-            break                                    # the connection drops mid-run
+        if len(seen) == count:
+            break
+    return tid, run_id, seen, cursor, remote.client.runs.get(tid, run_id)["status"]
+
+
+def test_a_dropped_stream_is_rejoined_without_missing_events(client, dev_server):
+    from graphs.remote.server import Remote
+
+    remote = Remote(dev_server.url)
+    tid, run_id, seen, cursor, _ = _drop_after(remote, "marketing", "Launch plan for v2", 3)
     assert len(seen) == 3 and seen[-1].id
     rest = list(remote.follow(tid, run_id, cursor=cursor))   # rejoined where it stopped
     client.runs.join(tid, run_id)
     # Every event the run produced, straight from the server's resumable stream.
     everything = list(client.runs.join_stream(tid, run_id, last_event_id="0"))
-
-    def marks(parts):
-        return [(part.event, part.id, json.dumps(part.data, sort_keys=True)) for part in parts]
-
-    assert rest and marks(seen + rest) == marks(everything)    # nothing missed, nothing twice
+    assert rest and _marks(seen + rest) == _marks(everything)    # nothing missed, nothing twice
     nodes = [node for part in seen + rest if part.event == "updates" for node in part.data]
     assert "Supervisor" in nodes and any(n in nodes for n in ("Researcher", "Strategist"))
 
@@ -109,25 +118,15 @@ def test_a_dropped_stream_is_rejoined_without_missing_events(client, dev_server)
 def test_a_stream_dropped_while_the_run_works_is_rejoined_without_missing_events(slow_dev_server):
     """The connection drops while the run is still in discovery (asserted, not assumed); the
     rejoin delivers every later event once, as the server's own replay from the start has them."""
-    from graphs.remote.server import Remote, StreamCursor
+    from graphs.remote.server import Remote
 
     remote = Remote(slow_dev_server.url)
-    run = remote.start("cmo", "Python testing maintainers", wait=False)
-    tid, run_id = run["thread_id"], run["run_id"]
-    seen, cursor = [], StreamCursor()
-    for part in remote.follow(tid, run_id, cursor=cursor):
-        seen.append(part)
-        if len(seen) == 2:
-            break                                    # dropped: metadata and first values only
-    status_at_drop = remote.client.runs.get(tid, run_id)["status"]
+    # Two events: the run's metadata and its first values; discovery has just begun.
+    tid, run_id, seen, cursor, status = _drop_after(remote, "cmo", "Python testing maintainers", 2)
     rest = list(remote.follow(tid, run_id, cursor=cursor))
-    assert status_at_drop in ("pending", "running"), status_at_drop
+    assert status in ("pending", "running"), status
     everything = list(remote.client.runs.join_stream(tid, run_id, last_event_id="0"))
-
-    def marks(parts):
-        return [(part.event, part.id, json.dumps(part.data, sort_keys=True)) for part in parts]
-
-    assert marks(seen + rest) == marks(everything)        # nothing missed, nothing twice
+    assert _marks(seen + rest) == _marks(everything)        # nothing missed, nothing twice
     later = [node for part in rest if part.event == "updates" for node in part.data]
     assert {"discover", "enrich", "personalize"} <= set(later) and "__interrupt__" in later
 
