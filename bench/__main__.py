@@ -33,6 +33,7 @@ BENCHMARKS = {
     "github": "API calls per lead and enrichment time, GraphQL and REST, 100 ms/call",
     "server": "LangGraph Server vs local: run started elsewhere -> listed, CLI, console paint",
     "tables": "cmo's own tables (registry, ledger, review, suppression): Postgres / SQLite",
+    "postgres": "thread list, history page, CMO 600 x 3,000 run, 20-turn marketing: Postgres / SQLite",
     "config": "config validation time and memory: alias bomb, deep nesting, 50 MB, largest accepted",
 }
 TIMEOUT = 300

@@ -85,6 +85,9 @@ class CmoApp(App):
         # Child processes this console started: polled (reaped) so they never linger as zombies.
         # They are never killed: a run keeps going after the console quits.
         self._children: list[subprocess.Popen] = []
+        # The newest child started for each thread, kept after it exits: a dashboard shows a
+        # child that died (exit code and the end of its log) instead of waiting for it.
+        self._launched: dict[str, Any] = {}
 
     @property
     def config(self) -> "Config":
@@ -130,6 +133,18 @@ class CmoApp(App):
     # -- child processes ----------------------------------------------------------------------
     def adopt(self, process: subprocess.Popen) -> None:
         self._children.append(process)
+
+    def remember_launch(self, launched: Any) -> None:
+        """Keep the newest child of a thread (graphs.core.launch.LaunchedRun) for child_exit."""
+        self._launched[launched.thread_id] = launched
+
+    def child_exit(self, thread_id: str) -> Any:
+        """graphs.core.launch.ChildExit of the thread's newest child when it failed, else None
+        (safe from a worker thread)."""
+        from graphs.core.launch import child_exit
+
+        launched = self._launched.get(thread_id)
+        return child_exit(launched) if launched is not None else None
 
     def reap_children(self) -> None:
         """Collect exit codes of finished children (safe from a worker thread)."""

@@ -31,6 +31,9 @@ def launch_now(app: Any, action: str, **fields: Any) -> LaunchResult:
     process = getattr(launched, "process", None)
     if callable(adopt) and process is not None:
         adopt(process)
+    remember = getattr(app, "remember_launch", None)  # so a dashboard can show it if it dies
+    if callable(remember):
+        remember(launched)
     return LaunchResult(launched.thread_id, launched.graph or fields.get("graph") or "", action)
 
 

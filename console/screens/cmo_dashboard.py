@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_title,
+                                       show_problem_in,
                                        values_of)
 from console.widgets.counters import Counters
 from console.widgets.funnel import FUNNEL_STEPS, Funnel
@@ -189,7 +190,8 @@ class CmoDashboard(RunFollowScreen):
 
     def show_row(self, row: Any) -> None:
         values = values_of(self.state)
-        status = getattr(row, "status", None) or ("done" if values.get("ended") else "unknown")
+        status = getattr(row, "status", None) or ("done" if values.get("ended") else
+                                                  "dead" if self.child_problem else "unknown")
         stage = (getattr(row, "stage", "") or values.get("current_stage") or "")
         self.awaiting_approval = lifecycle.awaits_approval(row, self.state)
         if self.awaiting_approval:
@@ -207,7 +209,8 @@ class CmoDashboard(RunFollowScreen):
         # would cover the table at 80x24 on every new run).
         title = self.query_one("#title", Static)
         if isinstance(title, Static):
-            update_if_changed(title, run_title("CMO run", self.thread_id, row))
+            update_if_changed(title, run_title("CMO run", self.thread_id, row,
+                                    dead=bool(self.child_problem)))
 
 
     def prepare_state(self, state: Any) -> dict[str, TableRows]:
@@ -241,11 +244,7 @@ class CmoDashboard(RunFollowScreen):
         update_if_changed(self.query_one(f"#{tab}-note", Static), Text(table.note, style="dim"))
 
     def show_problem(self, problem: str | None) -> None:
-        widget = self.query_one("#problem", Static)
-        if widget.display != bool(problem):
-            widget.display = bool(problem)
-        if problem:
-            update_if_changed(widget, safe_text(f"cannot read the run: {problem}", max_len=300))
+        show_problem_in(self.query_one("#problem", Static), problem, dead=bool(self.child_problem))
 
     # -- events and actions --------------------------------------------------------------------
 

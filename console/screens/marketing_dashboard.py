@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static
 from console.launching import start_launch
 from console.messages import RunLaunched
 from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_title,
+                                       show_problem_in,
                                        values_of)
 from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
 from console.textsafe import safe_text
@@ -176,7 +177,8 @@ class MarketingDashboard(RunFollowScreen):
     def show_row(self, row: Any) -> None:
         # Every pass: update (and repaint) only when the facts changed.
         update_if_changed(self.query_one("#title", Static),
-                          run_title("Marketing team run", self.thread_id, row))
+                          run_title("Marketing team run", self.thread_id, row,
+                                    dead=bool(self.child_problem)))
         update_if_changed(self.query_one("#facts", Static),
                           render_facts(values_of(self.state), self.summary, row))
 
@@ -192,11 +194,7 @@ class MarketingDashboard(RunFollowScreen):
         self.query_one(GraphView).show(pending, completed, finished)
 
     def show_problem(self, problem: str | None) -> None:
-        widget = self.query_one("#problem", Static)
-        if widget.display != bool(problem):
-            widget.display = bool(problem)
-        if problem:
-            update_if_changed(widget, safe_text(f"cannot read the run: {problem}", max_len=300))
+        show_problem_in(self.query_one("#problem", Static), problem, dead=bool(self.child_problem))
 
     # -- follow-up goal ------------------------------------------------------------------------
 

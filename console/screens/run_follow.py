@@ -53,9 +53,11 @@ class RunFollowScreen(Screen):
         """One polling pass: the registry row, and the state if the checkpoint changed."""
 
         def __init__(self, row: Any, state: Any, checkpoint_id: str | None, problem: str | None,
-                     *, partial: bool = False, prepared: Any = None) -> None:
+                     *, partial: bool = False, prepared: Any = None,
+                     child: str | None = None) -> None:
             super().__init__()
             self.row = row
+            self.child = child  # a child this console started died (graphs.core.launch)
             self.state = state
             self.checkpoint_id = checkpoint_id
             self.problem = problem
@@ -72,6 +74,7 @@ class RunFollowScreen(Screen):
         self.seen_status: str | None = None  # the row's status when the state was last loaded
         self.prepared: Any = None  # prepare_state(self.state)
         self.passes = 0  # polling passes applied (tests wait on this instead of sleeping)
+        self.child_problem: str | None = None  # the child this console started died: why
         self._timer: Timer | None = None
         self._polling = False
         self._last_full_pass = float("-inf")  # time.monotonic() of the last checkpoint look
@@ -128,7 +131,8 @@ class RunFollowScreen(Screen):
             row = registry.get_thread(db_path, self.thread_id)
         except Exception as exc:  # shown on the dashboard; the next pass tries again
             problem = f"{type(exc).__name__}: {exc}"
-        self.post_message(self.Polled(row, None, self.seen_checkpoint, problem))
+        self.post_message(self.Polled(row, None, self.seen_checkpoint, problem,
+                                      child=self._child_problem(row)))
 
     @work(thread=True, exclusive=True, group="follow-run", exit_on_error=False)
     def _poll_worker(self, db_path: Any, seen_checkpoint: str | None,
@@ -156,7 +160,15 @@ class RunFollowScreen(Screen):
                 prepared = self.prepare_state(state)
             except Exception:  # show_state then works from the raw state on the UI thread
                 prepared = None
-        self.post_message(self.Polled(row, state, checkpoint_id, problem, prepared=prepared))
+        self.post_message(self.Polled(row, state, checkpoint_id, problem, prepared=prepared,
+                                      child=self._child_problem(row)))
+
+    def _child_problem(self, row: Any) -> str | None:
+        """In the worker: the child this console started for the thread, if it died."""
+        from graphs.core.launch import child_problem
+
+        child_exit = getattr(self.app, "child_exit", None)
+        return child_problem(row, child_exit(self.thread_id)) if callable(child_exit) else None
 
     def on_run_follow_screen_polled(self, message: "RunFollowScreen.Polled") -> None:
         message.stop()
@@ -167,7 +179,9 @@ class RunFollowScreen(Screen):
             return
         self.passes += 1
         with self.app.batch_update():
-            self.show_problem(message.problem)
+            self.child_problem = message.child
+            self.show_problem(message.child or (
+                f"cannot read the run: {message.problem}" if message.problem else None))
             if message.row is not None:
                 self.row = message.row
             if message.state is not None:
@@ -243,7 +257,8 @@ class RunFollowScreen(Screen):
         """Repaint what comes from the checkpointed state (a graphs.storage.inspect.ThreadState)."""
 
     def show_problem(self, problem: str | None) -> None:
-        """Show or clear a polling problem (database locked, unreadable checkpoint)."""
+        """Show or clear a problem: the database cannot be read (locked, unreadable checkpoint),
+        or the child process this console started for the run died (with its log's end)."""
 
 
 def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None,
@@ -262,7 +277,7 @@ def read_run(db_path: Any, thread_id: str, seen_checkpoint: str | None,
     return row, state, checkpoint_id
 
 
-def run_title(kind: str, thread_id: str, row: Any) -> "Text":
+def run_title(kind: str, thread_id: str, row: Any, dead: bool = False) -> "Text":
     """'CMO run ID' plus what the registry says about it: a fork's origin, a resume hint, or
     that a just-started run has not written its first record yet."""
     from rich.text import Text
@@ -271,6 +286,10 @@ def run_title(kind: str, thread_id: str, row: Any) -> "Text":
     from graphs.core.lifecycle import RESUMABLE
 
     title = safe_text(f"{kind} {thread_id}", style="bold")
+    if row is None and dead:
+        title.append("  ")
+        title.append(" dead: its process exited before its first record ", style="bold reverse red")
+        return title
     if row is None:
         title.append("  starting: waiting for its first record…", style="dim")
         return title
@@ -283,6 +302,20 @@ def run_title(kind: str, thread_id: str, row: Any) -> "Text":
         title.append("  ")
         title.append(f" {status}: press r to resume ", style="bold reverse magenta")
     return title
+
+
+def show_problem_in(widget: Any, problem: str | None, *, dead: bool = False) -> None:
+    """Paint (or hide) a dashboard's problem line; a dead child's log end gets a few lines."""
+    from console.textsafe import safe_block, safe_text
+
+    if widget.display != bool(problem):
+        widget.display = bool(problem)
+    widget.set_class(dead, "dead")
+    if problem:
+        from console.widgets.quiet_update import update_if_changed
+
+        update_if_changed(widget, safe_block(problem, max_len=1200) if dead else
+                          safe_text(problem, max_len=300))
 
 
 def values_of(state: Any) -> dict:

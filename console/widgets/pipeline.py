@@ -120,7 +120,9 @@ def _progress_line(view: PipelineView, current: int | None) -> Text:
     unit = one_line(progress.get("what") or progress.get("unit")
                     or STAGE_UNITS.get(stage_key, "items"), 20)
     if done is None:
-        line.append(f"{stage or 'waiting for the first progress event'}", style="dim")
+        waiting = ("no progress: its process died (below)" if view.status == "dead" else
+                   "waiting for the first progress event")
+        line.append(f"{stage or waiting}", style="dim")
         return line
     line.append(f"{stage}: ")
     if total:

@@ -204,3 +204,56 @@ def stop_run(db_path: str | os.PathLike, thread_id: str) -> int:
     except ProcessLookupError:
         raise StopRefused(f"process {row.pid} of {thread_id} is already gone") from None
     return row.pid
+
+
+# -- a child that died ---------------------------------------------------------------------------
+
+LOG_TAIL_LINES = 6
+_LOG_TAIL_BYTES = 16384
+
+
+@dataclass(frozen=True)
+class ChildExit:
+    """A child the console started that ended with a failure exit code."""
+
+    thread_id: str
+    code: int
+    log_path: Path
+    tail: str  # the last lines of its log, cleaned of control characters
+
+
+def child_exit(launched: LaunchedRun) -> ChildExit | None:
+    """How the child ended, when it has ended with a non-zero code; None while it runs or after
+    a clean exit. Cheap (a waitpid and a short read): callable from every polling pass."""
+    code = launched.process.poll()
+    if code is None or code == 0:
+        return None
+    return ChildExit(launched.thread_id, code, launched.log_path, log_tail(launched.log_path))
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    from graphs.core.text import clean_text
+
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - _LOG_TAIL_BYTES))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return f"(its log {path} cannot be read: {exc.strerror or exc})"
+    kept = [line for line in clean_text(text).splitlines() if line.strip()][-lines:]
+    return "\n".join(kept) or "(its log is empty)"
+
+
+def child_problem(row: Any, exited: ChildExit | None) -> str | None:
+    """What a dashboard says about a child that died, or None. The one rule: a child that exited
+    with a failure is shown with its exit code and the end of its log, unless the thread's row
+    already says it was stopped (a stop exits non-zero on purpose). This covers a child that died
+    before its first record (no row: the dashboard would otherwise wait for it forever) and one
+    that died without changing the row (an approval child on a read-only file leaves the thread
+    `interrupted`)."""
+    if exited is None or getattr(row, "status", None) == "stopped":
+        return None
+    when = "before its first record" if row is None else f"(the thread is {row.status})"
+    return (f"the run's process exited with code {exited.code} {when}; the end of its log "
+            f"{exited.log_path}:\n{exited.tail}")

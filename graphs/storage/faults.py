@@ -129,16 +129,11 @@ def ensure_reserve(db_path: str | Path) -> None:
     reserve = reserve_path(db_path)
     if reserve.exists():
         return
+    from graphs.core.paths import atomic_write
+
     try:
-        fd, temp = tempfile.mkstemp(dir=reserve.parent, prefix=".reserve-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(b"\0" * RESERVE_BYTES)
-            os.replace(temp, reserve)
-        except OSError:
-            os.unlink(temp)
-            raise
-    except OSError:
+        atomic_write(reserve, b"\0" * RESERVE_BYTES, fsync=False)
+    except Exception:  # best effort, never a reason for a run not to start
         pass  # no room for it now: a failure may then go unrecorded (the run reads `crashed`)
 
 

@@ -45,6 +45,17 @@ def live_runs(conn: sqlite3.Connection) -> dict[str, LiveRun]:
     return found
 
 
+def refuse_unknown_schema(conn: sqlite3.Connection, db_path: object, doing: str) -> None:
+    """Maintenance touches no file whose cmo tables are in a shape this cmo does not know
+    (newer, renamed, foreign: graphs.storage.schema): SchemaError, exit 3, nothing changed."""
+    from graphs.storage import schema
+
+    problems = schema.read_state(schema.as_database(conn)).problems()
+    if problems:
+        raise schema.SchemaError(f"{db_path}: refusing to {doing}: {'; '.join(problems)} "
+                                 "(nothing was changed)")
+
+
 def names(runs: dict[str, LiveRun] | list[LiveRun], limit: int = 5) -> str:
     """'cmo-1 (pid 12 on box), mkt-2 (pid 13 on box)' (and N more)."""
     items = sorted(runs.values() if isinstance(runs, dict) else runs, key=lambda r: r.thread_id)

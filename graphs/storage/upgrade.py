@@ -36,6 +36,7 @@ def upgrade(db_path: str | Path) -> dict[str, int | bool]:
     reader = make_serializer(db_path)
     writer = strict_serializer()
     try:
+        live.refuse_unknown_schema(conn, db_path, "upgrade the file")
         if not has_legacy_format(conn):
             return result
         result["blobs"] = conn.execute(f"SELECT count(*) FROM {LEGACY_TABLE}").fetchone()[0]
