@@ -29,9 +29,11 @@ BENCHMARKS = {
     "latency": "another process's write -> visible; in-process stream -> panel",
     "overhead": "run throughput with the console attached vs headless",
     "responsiveness": "key press -> screen updated while a run streams 500 updates/s",
+    "approval_open": "approval screen open (237 and 3,000 drafts) and the inbox, push -> drawn",
     "github": "API calls per lead and enrichment time, GraphQL and REST, 100 ms/call",
     "server": "LangGraph Server vs local: run started elsewhere -> listed, CLI, console paint",
     "tables": "cmo's own tables (registry, ledger, review, suppression): Postgres / SQLite",
+    "postgres": "thread list, history page, CMO 600 x 3,000 run, 20-turn marketing: Postgres / SQLite",
     "config": "config validation time and memory: alias bomb, deep nesting, 50 MB, largest accepted",
 }
 TIMEOUT = 300

@@ -231,6 +231,41 @@ class CmoApp(App):
                                        f"Stop these {len(rows)} runs?", message,
                                        confirm_label="Stop"), callback=stop)
 
+    # -- queued drafts ----------------------------------------------------------------------------
+    @work(thread=True, group="launch", exit_on_error=False)
+    def confirm_send_queued(self, thread_id: str) -> None:
+        """Say how many queued drafts go out now (graphs.cmo.queued.queued_share), ask, then
+        start the child that sends them (`cmo resume`, the same path as the CLI)."""
+        from graphs.cmo.queued import queued_share
+
+        mode = str(self.config.execution.mode)
+        try:
+            share = queued_share(self.db_path, thread_id, mode)
+        except Exception as exc:  # an unreadable file: said, nothing started
+            self.post_message(LaunchFailed(f"cannot read the queued drafts of {thread_id}: {exc}"))
+            return
+        self.call_from_thread(self._ask_send_queued, share, mode)
+
+    def _ask_send_queued(self, share: Any, mode: str) -> None:
+        from rich.text import Text
+
+        from console.screens.confirm import ConfirmScreen
+
+        if not share.now:
+            self.notify(share.sentence(), severity="warning", markup=False)
+            return
+        target = "Instantly (live)" if mode == "live" else "the outbox file (dry run)"
+        message = Text(f"{share.sentence()}.\nThey go to {target}, each once, gates checked "
+                       "again at send. Sent email cannot be unsent.")
+
+        def send(yes: bool | None) -> None:
+            if yes:
+                start_launch(self, "send_queued", failure=f"could not send {share.thread_id}",
+                             thread_id=share.thread_id, options={"mode": mode})
+
+        self.push_screen(ConfirmScreen(f"Send {share.now} queued drafts now?", message,
+                                       confirm_label="Send"), callback=send)
+
     @work(thread=True, group="launch", exit_on_error=False)
     def stop_thread(self, thread_id: str) -> None:
         from graphs.core.launch import StopRefused, stop_run

@@ -180,6 +180,8 @@ def _peek_db(args) -> Path | str | None:
 
 def warn_legacy(db_path: Path) -> None:
     """Reading an old-format file works; say once (stderr) how to make it readable elsewhere."""
+    if storage_location.is_postgres(db_path):
+        return  # a server is only ever written in the stock format (and this import costs ~1 s)
     from graphs.storage.checkpoint import legacy_notice
 
     notice = legacy_notice(db_path)

@@ -289,12 +289,29 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
     return seen
 
 
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # 3,000 drafts with 10 KB edited bodies fit 30 MB
+
+
 def _read_answer(path: str) -> Any:
+    """The answer file as JSON; every way it can be unreadable is one clear refusal (exit 4)."""
+    where = "stdin" if path == "-" else clean_text(path, 200)
     try:
-        raw = sys.stdin.read() if path == "-" else Path(path).read_text()
-        return json.loads(raw, object_pairs_hook=_no_duplicate_keys)
-    except (OSError, ValueError) as exc:
-        raise CliError(f"cannot read the answer: {exc}") from None
+        if path == "-":
+            raw = sys.stdin.read(MAX_ANSWER_BYTES + 1)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                raw = handle.read(MAX_ANSWER_BYTES + 1)
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ValueError(f"larger than {MAX_ANSWER_BYTES // (1024 * 1024)} MB")
+        value = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
+    except RecursionError:
+        raise CliError(f"cannot read the answer ({where}): JSON nested too deeply") from None
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise CliError(f"cannot read the answer ({where}): {clean_text(str(exc), 300)}") from None
+    if value is None:
+        raise CliError(f"cannot read the answer ({where}): it is null; give a list of decisions "
+                       "or a {draft_id: decision} object")
+    return value
 
 
 def _approval_answer(args, pending, db_path: Path, by: str) -> Any:

@@ -78,14 +78,25 @@ def _bad_lines(path: str, bad) -> str:
     return clean_text("\n".join(lines))
 
 
+MAX_IMPORT_CHARS = 64 * 1024 * 1024  # ~2 million addresses
+
+
 def _import(args, db_path: Path) -> None:
     from console.cli_commands import emit_json
     from graphs.approval import suppression as sp
 
     try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        if args.file == "-":
+            text = sys.stdin.read(MAX_IMPORT_CHARS + 1)
+        else:
+            with open(args.file, encoding="utf-8") as handle:
+                text = handle.read(MAX_IMPORT_CHARS + 1)
     except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {args.file}: {exc}", EXIT_CONFIG) from None
+        raise CliError(f"cannot read {clean_text(args.file, 200)}: {clean_text(str(exc), 300)}",
+                       EXIT_CONFIG) from None
+    if len(text) > MAX_IMPORT_CHARS:  # read bounded: a runaway file is refused, not loaded whole
+        raise CliError(f"cannot read {clean_text(args.file, 200)}: larger than "
+                       f"{MAX_IMPORT_CHARS // (1024 * 1024)} MB; split it", EXIT_CONFIG)
     count, bad = sp.import_text(db_path, text, by=_who(args), source=args.source,
                                 skip_bad=args.skip_bad)
     if args.json:

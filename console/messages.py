@@ -36,7 +36,9 @@ class LaunchResult:
     def verb(self) -> str:
         """What the toast says."""
         return {"resume": "Resumed", "fork": "Forked", "approve": "Submitted",
-                "follow_up": "Sent follow-up to"}.get(self.action, "Started")
+                "follow_up": "Sent follow-up to",
+                "send_queued": "Sending today's share of the queued drafts of"}.get(self.action,
+                                                                                     "Started")
 
 
 class RunLaunched(Message):

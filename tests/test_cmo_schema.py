@@ -272,3 +272,42 @@ def test_cmo_db_upgrade_migrates_cmo_tables_and_refuses_an_unknown_schema(
         schema.verify(db_location)  # what prune, delete and migrate can ask first
     assert legacy_tables[1](db_location) == before
     schema.verify("/nonexistent/cmo.sqlite")  # nothing there: nothing to refuse
+
+
+@pytest.mark.parametrize("case", sorted(UNKNOWN))
+def test_prune_and_delete_refuse_an_unknown_schema_and_change_nothing(
+        db_location, legacy_tables, case):
+    from graphs.storage.maintenance import delete_thread, prune
+
+    UNKNOWN[case][0](db_location)
+    before = legacy_tables[1](db_location)
+    for action in (lambda: prune(db_location, keep=1), lambda: delete_thread(db_location, "t")):
+        with pytest.raises(schema.SchemaError, match=re.escape(UNKNOWN[case][1])):
+            action()
+    assert legacy_tables[1](db_location) == before
+
+
+def test_cmo_prune_on_a_newer_schema_is_exit_3_and_the_file_is_untouched(tmp_path, capsys):
+    from console.cli import main
+
+    db = tmp_path / "cmo.sqlite"
+    _newer(str(db))
+    before = db.read_bytes()
+    assert main(["prune", "--keep", "1", "--db", str(db)]) == 3
+    err = capsys.readouterr().err
+    assert "newer than this cmo" in err and str(db) in err and "Traceback" not in err
+    assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("case", ["newer version", "foreign send_ledger"])
+def test_migrate_refuses_a_source_of_unknown_schema_and_writes_nothing_to_the_target(
+        tmp_path, pg_url, case):
+    from graphs.storage.migrate import migrate
+
+    source = str(tmp_path / "cmo.sqlite")
+    UNKNOWN[case][0](source)
+    with pytest.raises(schema.SchemaError, match=re.escape(UNKNOWN[case][1])):
+        migrate(source, pg_url)
+    with sqldb.connect(pg_url) as db:
+        assert db.all("SELECT table_name FROM information_schema.tables "
+                      "WHERE table_schema = current_schema()") == []

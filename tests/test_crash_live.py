@@ -1,5 +1,6 @@
 """Crash test: SIGKILL `cmo approve` mid-batch in live mode, `cmo resume`, and every approved lead
-has reached Instantly, Attio and Linear exactly once.
+has reached Instantly, Attio and Linear exactly once. On SQLite and on Postgres (the waiting
+thread migrated into a fresh database per test).
 
 One loopback server (graphs.sandbox.server.serve on 127.0.0.1) speaks GitHub, Instantly, Attio and
 Linear. The run is a real child process with execution.mode live, base URLs pointing at the
@@ -93,9 +94,9 @@ def write_config(folder: Path, base_url: str) -> Path:
     return path
 
 
-def cli(config: Path, *args: str) -> list[str]:
+def cli(config: Path, *args: str, db: str | Path | None = None) -> list[str]:
     return [sys.executable, "-m", "console.cli", "--config", str(config), "--db",
-            str(config.parent / "runs.db"), *args]
+            str(db or config.parent / "runs.db"), *args]
 
 
 def child_env() -> dict[str, str]:
@@ -120,7 +121,7 @@ def waiting(tmp_path_factory) -> Path:
     return folder / "runs.db"
 
 
-def decide_review(db: Path) -> tuple[list, dict[str, dict]]:
+def decide_review(db: str | Path) -> tuple[list, dict[str, dict]]:
     """Approve sendable drafts with icp >= 40, edit one, reject the rest; claim like a console."""
     state = thread_state(db, THREAD)
     interrupt = state.interrupts[0]
@@ -142,10 +143,30 @@ def decide_review(db: Path) -> tuple[list, dict[str, dict]]:
     return answer, approved
 
 
-@pytest.mark.parametrize("kill_at", [1, 2, 5, 9, 14])
-def test_kill_mid_batch_then_resume_reaches_each_service_once(waiting, tmp_path, kill_at):
-    db = tmp_path / "runs.db"
-    shutil.copy(waiting, db)
+@pytest.fixture
+def crash_db(request, waiting, tmp_path):
+    """The waiting thread on each backend: a copy of the file, or the file migrated (`cmo
+    migrate`'s function) into a fresh Postgres database."""
+    if request.param == "sqlite":
+        db = tmp_path / "runs.db"
+        shutil.copy(waiting, db)
+        return db
+    from graphs.storage.migrate import migrate
+
+    url = request.getfixturevalue("pg_url")
+    migrate(waiting, url)
+    return url
+
+
+# Every kill point on SQLite; on Postgres the first vendor call and one in the middle of the
+# second service (each case is ~30 s of two child processes).
+KILLS = [("sqlite", n) for n in (1, 2, 5, 9, 14)] + [("postgres", n) for n in (1, 9)]
+
+
+@pytest.mark.parametrize("crash_db, kill_at", KILLS, indirect=["crash_db"],
+                         ids=[f"{backend}-{n}" for backend, n in KILLS])
+def test_kill_mid_batch_then_resume_reaches_each_service_once(crash_db, tmp_path, kill_at):
+    db = crash_db
     answer, approved = decide_review(db)
     answer_file = tmp_path / "answer.json"
     answer_file.write_text(json.dumps(answer))
@@ -154,7 +175,8 @@ def test_kill_mid_batch_then_resume_reaches_each_service_once(waiting, tmp_path,
     with serve(hook) as base_url:
         config = write_config(tmp_path, base_url)
         log = open(tmp_path / "approve.log", "wb")
-        child = subprocess.Popen(cli(config, "approve", THREAD, "--answer-file", str(answer_file), "--by", "op", "--quiet"),
+        child = subprocess.Popen(cli(config, "approve", THREAD, "--answer-file", str(answer_file),
+                                     "--by", "op", "--quiet", db=db),
                                  cwd=tmp_path, env=child_env(), stdout=log, stderr=log)
         try:
             assert hook.reached.wait(60), (tmp_path / "approve.log").read_text()
@@ -167,7 +189,8 @@ def test_kill_mid_batch_then_resume_reaches_each_service_once(waiting, tmp_path,
             log.close()
         seen_before_resume = hook.seen
         assert seen_before_resume >= kill_at
-        resumed = subprocess.run(cli(config, "resume", THREAD, "--quiet"), cwd=tmp_path, env=child_env(),
+        resumed = subprocess.run(cli(config, "resume", THREAD, "--quiet", db=db), cwd=tmp_path,
+                                 env=child_env(),
                                  capture_output=True, text=True, timeout=120)
         assert resumed.returncode == 0, resumed.stderr
 

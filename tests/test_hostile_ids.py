@@ -22,7 +22,7 @@ from graphs.core.ids import InvalidId, check_id, id_problem, is_valid_id
 BAD_IDS = ["../../x", "/abs/dir", "a" * 10_000, "-rf", ".hidden", "..", ".", "", "a b",
            "a/b", "a\\b", "x\x1b[2Jy", "x\x00y", "caf\u00e9", "tab\tid", "new\nline", "a" * 129]
 RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-FAST = settings(max_examples=60, deadline=None,
+FAST = settings(max_examples=30, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

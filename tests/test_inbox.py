@@ -59,7 +59,7 @@ async def test_console_inbox_counts_opens_and_routes(ui_thread_copy, tmp_path):
     db, thread_id, _ = ui_thread_copy
     _with_a_foreign_question(db)
     app = home_app(tmp_path, db)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:   # the detail line holds the whole value
         home = await polled(pilot, app)
         await wait_for(pilot, lambda: "inbox 2 (i)" in screen_text(app), "the inbox count")
         await pilot.press("i")

@@ -245,3 +245,44 @@ def test_postgres_prune_leaves_no_orphan_blob(pg_url):
                 SELECT 1 FROM checkpoints c WHERE c.thread_id = b.thread_id
                 AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version)""")[0]
     assert orphans == 0
+
+
+def test_postgres_prune_and_delete_leave_a_live_run_alone(pg_url):
+    from graphs.storage import maintenance
+    from graphs.storage.inspect import checkpoint_count
+    from graphs.storage.registry import RunRecorder, ThreadBusy
+
+    _write_ticket_threads(pg_url)
+    recorder = RunRecorder(pg_url, "waiting", "tickets")
+    recorder.start(goal=None, sandbox=True, offline=True)
+    try:
+        before = checkpoint_count(pg_url, "waiting")
+        result = maintenance.prune(pg_url, keep=1)
+        assert result["skipped"] == ["waiting"] and result["threads"] == 1
+        assert checkpoint_count(pg_url, "waiting") == before
+        assert checkpoint_count(pg_url, "done") == 1
+        with pytest.raises(ThreadBusy, match="is running"):
+            maintenance.prune(pg_url, keep=1, thread_id="waiting")
+        with pytest.raises(ThreadBusy, match="is running"):
+            maintenance.delete_thread(pg_url, "waiting")
+        assert checkpoint_count(pg_url, "waiting") == before
+    finally:
+        recorder.update(status="stopped")
+        recorder.close()
+    assert maintenance.prune(pg_url, keep=1)["skipped"] == []
+    assert checkpoint_count(pg_url, "waiting") == 1
+
+
+def test_reads_recover_when_the_server_dropped_an_idle_session(pg_url, monkeypatch):
+    import psycopg
+
+    from graphs.storage import pg_sessions
+    from graphs.storage.inspect import history_page
+
+    _write_ticket_threads(pg_url)
+    assert len(history_page(pg_url, "done")) == 4  # leaves a session idle in the process
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # what a server restart does
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                      "datname = current_database() AND pid <> pg_backend_pid()")
+    monkeypatch.setattr(pg_sessions, "_IDLE_PING_S", 0.0)
+    assert len(history_page(pg_url, "done")) == 4

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import csv
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -209,3 +210,137 @@ def test_sent_set_is_exactly_the_approved_set(data):
         assert all(person["writes"] == 1 for person in sandbox.attio_people.values())
         linear_titles = Counter(issue["title"] for issue in sandbox.linear_issues.values())
         assert all(count == 1 for count in linear_titles.values())
+
+
+# -- forks and suppression -------------------------------------------------------------------------
+# A source thread and a chain of forks (each forked from the previous thread's approval
+# checkpoint, then continued to its own approval step), each reviewed at random, with addresses
+# opted out at random moments (before a review: the draft is blocked there; between approval and
+# send: the execute node refuses it). An independent model predicts, thread by thread, what may
+# go out; checked against the vendors and each thread's own ledger rows, files, report, counters.
+
+def live_config(db: Path) -> Config:
+    return Config.model_validate({"execution": {"mode": "live", "outbox_dir": str(db.parent / "out"),
+                                                "instantly": {"campaign_id": "camp-1"},
+                                                "linear": {"team_id": "team-1", "min_icp_score": 50}}})
+
+
+def run_live(db: Path, thread: str, answer, sandbox: Sandbox, expect: str = "done") -> None:
+    env = {"INSTANTLY_API_KEY": "k", "ATTIO_API_KEY": "k", "LINEAR_API_KEY": "k"}
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        outcome = pool.submit(asyncio.run, run_graph("cmo", live_config(db), thread, db_path=db,
+                                                     resume=answer, env=env,
+                                                     transport=sandbox.transport())).result()
+    assert outcome.status == expect, outcome
+
+
+def reviews(size: int):
+    edit = st.tuples(st.just("edit"), st.sampled_from(["Fresh subject", "Re: hello"]), TEXT)
+    return st.lists(st.one_of(st.just(("accept",)), st.just(("ignore",)), st.just(("none",)), edit),
+                    min_size=size, max_size=size)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_forks_and_opt_outs_never_send_twice_unapproved_or_to_a_suppressed_address(data):
+    from datetime import timedelta
+
+    from graphs.approval import suppression
+    from graphs.approval.submit import load_pending, stored_answer, submit
+    from graphs.cmo.forks import find_or_fork
+    from graphs.cmo.ledger import Ledger
+    from graphs.cmo.queued import queued_drafts, reopen_for_queued
+    from graphs.core import clock
+
+    drafts, leads, cap = data.draw(batches())
+    forks = data.draw(st.integers(0, 2), label="forks")
+    plans = [data.draw(reviews(len(drafts)), label=f"review {k}") for k in range(forks + 1)]
+    emails = [d["email"] for d in drafts if d["email"]]
+    # (thread index, before its review?, address or "@domain") opted out at that moment
+    opt_outs = data.draw(st.lists(st.tuples(st.integers(0, forks), st.booleans(),
+                                            st.sampled_from(emails + ["@example.com"])),
+                                  max_size=3), label="opt-outs")
+    sandbox = Sandbox(seed=1)
+    fake = clock.FakeTime().install()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            db = Path(folder) / "runs.db"
+            cfg = live_config(db)
+            waiting_thread(db, drafts, leads, thread_id=THREAD, per_inbox_daily=cap)
+            threads, sent_before, expected_by_thread, blocked_by_thread = [THREAD], set(), {}, {}
+            previous_checkpoint = None
+            for k in range(forks + 1):
+                if k:
+                    fork, made = find_or_fork(db, threads[-1], previous_checkpoint)
+                    assert made and find_or_fork(db, threads[-1], previous_checkpoint) == (fork, False)
+                    run_live(db, fork, None, sandbox, expect="interrupted")  # to its approval step
+                    threads.append(fork)
+                thread = threads[-1]
+                for when, before, entry in opt_outs:
+                    if when == k and before:
+                        suppression.add(db, [entry], by="op", reason="opt-out")
+                pending = load_pending(db, thread, cfg)
+                for row, choice in zip(pending.rows, plans[k]):
+                    if choice[0] == "none":
+                        continue
+                    texts = {"subject": choice[1], "body": choice[2]} if choice[0] == "edit" else {}
+                    rv.decide(db, thread, pending.interrupt_id, [row], choice[0], by="op", **texts)
+                pending = load_pending(db, thread, cfg)
+                previous_checkpoint = thread_state(db, thread).checkpoint_id
+                review = pending.review
+                approved = {row.draft_id: (row.email, *rv.effective_text(row, review))
+                            for row in pending.rows if review.state_of(row.draft_id) in ("accept", "edit")}
+                # Nothing blocked as it would go out (an edit may lift a text gate) is approved.
+                from graphs.approval.review_filter import row_gates
+                assert not [row.draft_id for row in pending.rows if row.draft_id in approved and any(
+                    g.level == "block" for g in row_gates(row, review, pending.gate_context))]
+                for when, before, entry in opt_outs:
+                    if when == k and not before:
+                        suppression.add(db, [entry], by="op", reason="opt-out")
+                suppressed = suppression.Suppressions.load(db)
+                expected = {d: v for d, v in approved.items()
+                            if suppressed.match(v[0]) is None and d not in sent_before}
+                submit(db, pending, stored_answer(pending), by="op",
+                       resume=lambda answer: run_live(db, thread, answer, sandbox))
+                for _ in range(len(drafts) + 1):     # queued over the cap: the next days
+                    if not queued_drafts(db, thread, "live"):
+                        break
+                    fake.current += timedelta(days=1)
+                    assert reopen_for_queued(db, thread)
+                    run_live(db, thread, None, sandbox)
+                assert queued_drafts(db, thread, "live") == []
+                expected_by_thread[thread] = expected
+                blocked_by_thread[thread] = {d for d, v in approved.items()
+                                             if suppressed.match(v[0]) is not None}
+                sent_before |= set(expected)
+
+            with Ledger(db) as ledger:
+                for thread in threads:
+                    expected = expected_by_thread[thread]
+                    sent = {r["draft_id"] for r in ledger.rows(thread, "instantly", statuses=("sent",))}
+                    assert sent == set(expected), thread          # nothing unapproved or suppressed
+                    values = thread_state(db, thread).values
+                    # The thread's counters, report and export hold only what it sent.
+                    assert values["counters"].get("emails_sent", 0) == len(sent)
+                    assert values["reports"]["instantly"]["sent"] == len(sent)
+                    assert values["reports"]["export"]["total_records"] == len(sent)
+                    skipped = values["reports"]["skipped"]
+                    assert {b["draft_id"] for b in skipped["blocked"]} == blocked_by_thread[thread]
+                    assert skipped["queued"] == [] and skipped["other"] == []
+                    with open(db.parent / "out" / thread / "leads.csv", newline="") as handle:
+                        exported = [row["draft_id"] for row in csv.DictReader(handle)]
+                    assert sorted(exported) == sorted(sent)
+            received = {lead["custom_variables"]["draft_id"]: (lead["email"],
+                                                               lead["custom_variables"]["subject"],
+                                                               lead["personalization"])
+                        for lead in sandbox.instantly_leads}
+            everything = {d: v for expected in expected_by_thread.values() for d, v in expected.items()}
+            assert received == everything                         # each as approved, edits included
+            addresses = [lead["email"] for lead in sandbox.instantly_leads]
+            assert len(addresses) == len(set(addresses))          # nothing twice across threads
+            assert all(person["writes"] == 1 for person in sandbox.attio_people.values())
+            assert set(sandbox.attio_people) == {v[0] for v in everything.values()}
+            titles = Counter(issue["title"] for issue in sandbox.linear_issues.values())
+            assert all(count == 1 for count in titles.values())
+    finally:
+        fake.uninstall()

@@ -28,8 +28,15 @@ from graphs.core import lifecycle
 from graphs.core.inbox import pending_count
 
 # Actions that need a selected thread (and, for some, a given status).
-_THREAD_ACTIONS = {"open", "resume", "approve", "history", "stop"}
+_THREAD_ACTIONS = {"open", "resume", "approve", "history", "stop", "send_queued"}
 _NOTHING = object()
+
+
+def has_queued(row: Any) -> bool:
+    """A finished CMO run whose report counts drafts queued for later days."""
+    spec = lifecycle.spec_of(row)
+    return (spec is not None and spec.approval and row.status == "done"
+            and bool((row.counts or {}).get("queued")))
 
 
 def view_signature(rows: list[Any], needle: str, now) -> tuple:
@@ -96,6 +103,9 @@ def detail(row: Any | None, now) -> Text:
                     style="dim")
     elif row.status != "error" and lifecycle.can_resume(row):
         hint = Text(f"{row.status}: press r to resume from its last checkpoint", style="bold")
+    elif has_queued(row):
+        hint = Text(f"{row.counts['queued']} drafts queued over the daily cap: press Q to send "
+                    "today's share", style="bold yellow")
     elif lifecycle.awaits_approval(row):
         hint = Text("awaiting approval: press a to review, enter to open", style="bold yellow")
     elif row.status == "error":
@@ -121,7 +131,8 @@ class HomeScreen(Screen):
         Binding("i", "app.inbox", "Inbox", show=False),  # the header shows its count and key
         Binding("h", "history", "History"),
         Binding("S", "stop", "Stop", show=False),
-        Binding("space", "tag", "Tag", show=False),  # S then stops every tagged live run
+        Binding("space", "tag", "Tag", show=False),
+        Binding("Q", "send_queued", "Send queued", show=False),  # the detail line names it  # S then stops every tagged live run
         Binding("c", "edit_config", "Config"),
         Binding("x", "suppress", "Suppression list", show=False),  # footer is full at 80: ? and the palette list it
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -281,6 +292,8 @@ class HomeScreen(Screen):
                 not lifecycle.is_known(row) and row.status == "interrupted")
         if action == "stop":
             return lifecycle.can_stop(row) or bool(self.table.tagged)
+        if action == "send_queued":
+            return has_queued(row)
         return True
 
     def action_new_run(self) -> None:
@@ -333,6 +346,11 @@ class HomeScreen(Screen):
 
     def tagged_rows(self) -> list[Any]:
         return [row for key in self.table.tagged if (row := self._rows.get(key)) is not None]
+
+    def action_send_queued(self) -> None:
+        row = self.selected
+        if row is not None and has_queued(row) and self.app.allowed("sending queued drafts"):
+            self.app.confirm_send_queued(row.thread_id)
 
     def action_stop(self) -> None:
         tagged = self.tagged_rows()

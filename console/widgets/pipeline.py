@@ -64,8 +64,31 @@ class PipelineView:
     error: str | None = None
 
 
-def render_pipeline(view: PipelineView) -> Text:
+def current_stage(view: PipelineView) -> int | None:
+    """The stage running now: the newest progress event's when the run is live and that event
+    is further along (the state's current_stage is written only when a stage ends)."""
     current = stage_index(view.stage)
+    if view.status == "running" and not view.awaiting_approval:
+        reported = stage_index((view.progress or {}).get("stage"))
+        if reported is not None and (current is None or reported > current):
+            return reported
+    return current
+
+
+def stage_fraction(progress: Mapping[str, Any]) -> float | None:
+    """The stage's share done, across its phases: a stage reporting phase 2 of 2 at 4/10 is
+    70 % done, so the bar never goes back when a new phase starts counting from 0."""
+    done, total = _number(progress.get("done")), _number(progress.get("total"))
+    if done is None or not total:
+        return None
+    phase, phases = _number(progress.get("phase")) or 1, _number(progress.get("phases")) or 1
+    phases = max(1, phases)
+    phase = min(max(1, phase), phases)
+    return min(1.0, max(0.0, (phase - 1 + min(1.0, max(0.0, done / total))) / phases))
+
+
+def render_pipeline(view: PipelineView) -> Text:
+    current = current_stage(view)
     finished = view.status == "done" or CMO.is_finished_stage(one_line(view.stage or ""))
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     for index, name in enumerate(STAGES):
@@ -90,8 +113,12 @@ def _progress_line(view: PipelineView, current: int | None) -> Text:
     progress = view.progress or {}
     done, total = _number(progress.get("done")), _number(progress.get("total"))
     stage = one_line(progress.get("stage") or view.stage or "", 20)
-    stage_key = STAGES[current] if current is not None else ""
-    unit = one_line(progress.get("unit") or STAGE_UNITS.get(stage_key, "items"), 20)
+    reported = stage_index(progress.get("stage"))
+    stage_key = STAGES[reported] if reported is not None else (
+        STAGES[current] if current is not None else "")
+    # What the event counts (its own word: queries, repos, people), else the stage's unit.
+    unit = one_line(progress.get("what") or progress.get("unit")
+                    or STAGE_UNITS.get(stage_key, "items"), 20)
     if done is None:
         waiting = ("no progress: its process died (below)" if view.status == "dead" else
                    "waiting for the first progress event")
@@ -99,11 +126,14 @@ def _progress_line(view: PipelineView, current: int | None) -> Text:
         return line
     line.append(f"{stage}: ")
     if total:
-        fraction = min(1.0, max(0.0, done / total))
+        fraction = stage_fraction(progress) or 0.0
         filled = round(fraction * BAR_WIDTH)
         line.append("█" * filled, style="green")
         line.append("░" * (BAR_WIDTH - filled), style="dim")
         line.append(f" {unit} {done:,}/{total:,} {fraction:.0%}")
+        phases = _number(progress.get("phases")) or 1
+        if phases > 1:
+            line.append(f" (part {_number(progress.get('phase')) or 1} of {phases})", style="dim")
     else:
         line.append(f"{unit} {done:,}")
     return line

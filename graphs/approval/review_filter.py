@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence
 
 from graphs.approval.gates import GATE_NAMES, WARN, Gate, GateContext, blocking, gates_for
+from graphs.core.text import clean_text
 from graphs.approval.review_store import ACCEPT, EDIT, IGNORE, PENDING, Review
 
 
@@ -206,6 +207,9 @@ def parse_filter(text: str) -> DraftFilter:
         column = _column(text, token, cursor)
         cursor = column
         if match := _COMPARE.match(lowered):
+            if len(match.group(3)) > 6:  # a score is 0-100; int() of 5,000 digits would raise
+                raise FilterError(f"{clean_text(token, 40)!r}: that number is far too long for "
+                                  "an ICP score", column)
             terms.append(("icp", match.group(2), int(match.group(3))))
         elif re.match(r"^(icp|icp_score|score)[<>=]", lowered):
             raise FilterError(f"{token!r}: compare the ICP score with a number, e.g. icp>=70", column)

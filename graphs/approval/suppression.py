@@ -121,13 +121,31 @@ def list_entries(db_path: str | Path) -> list[Entry]:
             "ORDER BY kind, entry")]
 
 
+def _csv_rows(text: str, bad: list[BadLine]) -> Iterable[tuple[int, list[str]]]:
+    """(line number, fields) per CSV record; a record the csv module cannot read (a field over
+    its size limit, ...) ends the file as a bad line instead of a traceback."""
+    reader = csv.reader(io.StringIO(text))
+    number = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            bad.append(BadLine(reader.line_num, "", f"unreadable CSV ({exc}); the rest of the "
+                                                    "file was not read"))
+            return
+        number += 1
+        yield number, row
+
+
 def parse_import(text: str) -> tuple[list[tuple[str, str]], list[BadLine]]:
     """Lines `email-or-@domain[,reason]` (CSV; blank lines and `#` comments skipped).
 
     Returns ((entry, reason) in file order, bad lines). A header line `email,...` is allowed."""
     good: list[tuple[str, str]] = []
     bad: list[BadLine] = []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for number, row in _csv_rows(text, bad):
         raw = ",".join(row)
         if not row or not raw.strip() or raw.lstrip().startswith("#"):
             continue

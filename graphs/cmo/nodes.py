@@ -72,7 +72,8 @@ async def discover(state: RunState, runtime: Runtime[CmoContext]) -> dict:
         for item in items:
             if item.get("full_name") and item["full_name"] not in found:
                 found[item["full_name"]] = _repo_record(item)
-        step.progress(index + 1, len(queries), what="queries", repos=len(found))
+        # Two phases (queries, then the repos' contributors): the console's bar spans both.
+        step.progress(index + 1, len(queries), what="queries", repos=len(found), phase=1, phases=2)
     repos = sorted(found.values(), key=lambda r: (-(r["stars"] or 0), r["full_name"]))[:max_repos]
 
     candidates: dict[str, dict] = {}
@@ -104,7 +105,7 @@ async def discover(state: RunState, runtime: Runtime[CmoContext]) -> dict:
                     "repo_stars": repo["stars"],
                 }
         step.progress(min(start + chunk, len(repos)), len(repos), what="repos",
-                      candidates=len(candidates))
+                      candidates=len(candidates), phase=2, phases=2)
     chosen = list(candidates.values())[:max_people]
     return step.finish(
         "search_github_repos",
@@ -141,10 +142,10 @@ async def enrich(state: RunState, runtime: Runtime[CmoContext]) -> dict:
     step = Step("enrichment", runtime)
     candidates = state.get("candidates") or []
     by_login = {c["login"].lower(): c for c in candidates}
-    step.progress(0, len(candidates), what="users")
+    step.progress(0, len(candidates), what="people")
     users, failures = await runtime.context.services.github.users(
         [c["login"] for c in candidates],
-        on_progress=lambda done, total: step.progress(done, total, what="users"))
+        on_progress=lambda done, total: step.progress(done, total, what="people"))
     for failure in failures:
         login = str(failure.message).partition(":")[0]
         step.error("github.users", {"login": login}, failure)

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from graphs.core import specs
 
-Action = Literal["run", "follow_up", "resume", "fork", "approve"]
+Action = Literal["run", "follow_up", "resume", "fork", "approve", "send_queued"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,22 @@ def launch(request: LaunchRequest) -> LaunchedRun:
         _refuse(lifecycle.resume_refusal(row))
         return spawn_child(["resume", request.thread_id, "--quiet"], thread_id=request.thread_id,
                       graph=spec.name, request=request)
+    if request.action == "send_queued":
+        # A finished run's drafts queued over an earlier day's cap: the child is `cmo resume`,
+        # which reopens the thread at its execute step (graphs/cmo/queued.py) and sends today's
+        # share under the cap, exactly once, still gated.
+        from graphs.cmo.queued import queued_drafts
+
+        if not spec.approval:
+            _refuse(f"thread {request.thread_id} is a {spec.name} run; it sends no email")
+        if lifecycle.is_live(row):
+            _refuse(f"thread {request.thread_id} is running; its queued drafts go out when it "
+                    "reaches its execute step")
+        if not queued_drafts(request.db_path, request.thread_id,
+                             str(request.options.get("mode") or "dry_run")):
+            _refuse(f"thread {request.thread_id} has no queued drafts")
+        return spawn_child(["resume", request.thread_id, "--quiet"], thread_id=request.thread_id,
+                           graph=spec.name, request=request)
     if request.action == "fork":
         from graphs.storage.maintenance import fork_thread
 

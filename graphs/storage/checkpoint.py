@@ -180,13 +180,11 @@ def _is_postgres(location: str | Path) -> bool:
     return is_postgres(location)
 
 
-def _pg_error(url: str, exc: BaseException) -> dbmod.DatabaseError:
-    from graphs.storage.location import connect_reason, redact
-
-    return dbmod.DatabaseError(f"{redact(url)}: cannot connect ({connect_reason(exc)})")
-
-
 SETUP_LOCK = 0x636D6F5F73657475  # "cmo_setu": one setup() at a time across machines
+
+
+from graphs.storage.pg_sessions import (  # noqa: E402  (Postgres sessions, shared with sqldb)
+    _TupleRows, _connect_sync_postgres, _pg_error, borrowed_reader)
 
 
 @asynccontextmanager
@@ -215,43 +213,6 @@ async def _open_async_postgres(url: str) -> AsyncIterator[Any]:
         await conn.close()
 
 
-def _connect_sync_postgres(url: str, *, readonly: bool) -> Any:
-    import psycopg
-    from psycopg.rows import dict_row
-
-    options = {"options": "-c default_transaction_read_only=on"} if readonly else {}
-    try:
-        return psycopg.connect(url, autocommit=True, prepare_threshold=0, row_factory=dict_row,
-                               connect_timeout=10, **options)
-    except psycopg.Error as exc:
-        raise _pg_error(url, exc) from None
-
-
-class _TupleRows:
-    """The saver's psycopg connection (dict rows, which the saver needs) seen with tuple rows,
-    as graphs.storage.sqldb.Database and graphs.storage.sql read them: one session, so cmo's
-    statements can share the saver's transaction."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def execute(self, query: Any, params: Any = ()) -> Any:
-        from psycopg.rows import tuple_row
-
-        cur = self._conn.cursor(row_factory=tuple_row)
-        cur.execute(query, params)
-        return cur
-
-    def cursor(self, **kwargs: Any) -> Any:
-        from psycopg.rows import tuple_row
-
-        kwargs.setdefault("row_factory", tuple_row)
-        return self._conn.cursor(**kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-
 @contextmanager
 def _open_sync_postgres(url: str, *, readonly: bool) -> Iterator[Any]:
     from langgraph.checkpoint.postgres import PostgresSaver
@@ -259,6 +220,12 @@ def _open_sync_postgres(url: str, *, readonly: bool) -> Iterator[Any]:
     from graphs.storage.location import redact
     from graphs.storage.sqldb import Database
 
+    if readonly:
+        with borrowed_reader(url) as conn:
+            saver = PostgresSaver(conn, serde=make_serializer(None))
+            saver.cmo_conn = Database(_TupleRows(conn), "postgres", redact(url))
+            yield saver
+        return
     conn = _connect_sync_postgres(url, readonly=readonly)
     try:
         saver = PostgresSaver(conn, serde=make_serializer(None))

@@ -137,14 +137,19 @@ def read_conn(db_path: str | Path) -> Iterator[Any]:
     """A read-only connection for graphs.storage.sql's functions (a sqlite3 connection, or a
     sqldb.Database on a read-only Postgres session); None when there is no SQLite file."""
     if location.is_postgres(db_path):
-        from graphs.storage.checkpoint import _connect_sync_postgres
+        from graphs.storage.pg_sessions import _TupleRows, borrowed_reader
         from graphs.storage.sqldb import Database
 
-        from graphs.storage.checkpoint import _TupleRows
-
-        conn = Database(_TupleRows(_connect_sync_postgres(str(db_path), readonly=True)),
-                        "postgres", location.describe(db_path))
-    elif Path(db_path).exists():
+        try:
+            with borrowed_reader(str(db_path)) as raw:
+                yield Database(_TupleRows(raw), "postgres", location.describe(db_path))
+        except Exception as exc:
+            explained = explain(exc, db_path)
+            if explained is exc:
+                raise
+            raise explained from None
+        return
+    if Path(db_path).exists():
         conn = dbmod.connect(db_path, readonly=True)
     else:
         yield None

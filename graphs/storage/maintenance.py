@@ -19,7 +19,7 @@ from graphs.storage import db as dbmod
 from graphs.storage import pg_maintenance  # the same operations on a Postgres location
 from graphs.storage.location import exists as location_exists, is_postgres
 from graphs.storage.observed import metadata_dict
-from graphs.storage import live, registry, sql
+from graphs.storage import live, registry, schema, sql
 from graphs.storage.deltas import materialize_deltas
 from graphs.core.runner import RunRefused
 
@@ -84,6 +84,7 @@ def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[
     """
     if keep < 1:
         raise ValueError("keep must be at least 1")
+    schema.verify(db_path)  # cmo's tables in a shape this cmo knows, or nothing is touched
     if is_postgres(db_path):
         return pg_maintenance.prune(str(db_path), keep, thread_id)
     if not Path(db_path).exists():
@@ -165,6 +166,7 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
     """
     if not location_exists(db_path):
         return False
+    schema.verify(db_path)  # cmo's tables in a shape this cmo knows, or nothing is touched
     if is_postgres(db_path):
         _refuse_if_running(db_path, thread_id)
         return pg_maintenance.delete_thread(str(db_path), thread_id)

@@ -70,7 +70,10 @@ def migrate(source: str | Path, target: str, *, force: bool = False) -> Migratio
         raise MigrationRefused(f"{target}: the target must be a postgresql:// URL")
     if not Path(source).exists():
         raise MigrationRefused(f"{source}: no such database")
+    from graphs.storage import schema
     from graphs.storage.checkpoint import open_read_saver, open_sync_saver
+
+    schema.verify(source)  # copy only cmo tables this cmo knows (a newer file: upgrade cmo first)
 
     report = MigrationReport(str(source), describe(target))
     with open_read_saver(source) as reader, open_sync_saver(target) as writer:

@@ -4,7 +4,7 @@ The same contracts as the SQLite versions in graphs.storage.maintenance, on
 langgraph-checkpoint-postgres's tables, each change one transaction:
 - delete: the saver's own `delete_thread` (checkpoints, blobs, writes) plus cmo's rows for the
   thread (registry, reviews), in one transaction; the send ledger stays.
-- prune: keep the newest N checkpoints of each thread. The saver's `prune(keep_latest)` is used
+- prune: keep the newest N checkpoints of each thread, skipping live runs (as on SQLite). The saver's `prune(keep_latest)` is used
   where it fits (keep 1, a thread with no DeltaChannel); it keeps only one and refuses
   DeltaChannel threads, so otherwise the oldest kept checkpoint first stores every DeltaChannel
   as a full snapshot (read with the saver's get_tuple / get_delta_channel_history, written with
@@ -32,11 +32,38 @@ def _open(url: str):
     return open_sync_saver(url)
 
 
+def _live_runs(db: Any) -> dict[str, Any]:
+    """graphs.storage.live.live_runs on a Postgres session: the registry's live runs now."""
+    import time
+
+    from graphs.storage.live import LiveRun
+    from graphs.storage.registry import ACTIVE, effective_status
+
+    if not db.table_exists("runs"):
+        return {}
+    now = time.time()
+    return {thread_id: LiveRun(thread_id, pid, host) for thread_id, status, heartbeat, pid, host
+            in db.all("SELECT thread_id, status, heartbeat, pid, host FROM runs WHERE status = ?",
+                      (ACTIVE,))
+            if effective_status(status, heartbeat or 0.0, pid, host, now) == ACTIVE}
+
+
+def _refuse_if_live(db: Any, thread_id: str, doing: str) -> None:
+    from graphs.storage.registry import ThreadBusy
+
+    running = _live_runs(db).get(thread_id)
+    if running is not None:
+        raise ThreadBusy(f"thread {running.describe()} is running; {doing} it when it has "
+                         "finished (or stop it first)")
+
+
 def delete_thread(url: str, thread_id: str) -> bool:
-    """Remove a thread's checkpoints, blobs, writes, registry row and review rows."""
+    """Remove a thread's checkpoints, blobs, writes, registry row and review rows (a live
+    thread is refused, checked in the deleting transaction)."""
     with _open(url) as saver:
         db = saver.cmo_conn
         with saver.conn.transaction():
+            _refuse_if_live(db, thread_id, "delete")
             found = sql_pg.thread_exists(db, thread_id)
             saver.delete_thread(thread_id)
             for table in ("runs", *REVIEW_TABLES):
@@ -47,18 +74,26 @@ def delete_thread(url: str, thread_id: str) -> bool:
     return bool(found)
 
 
-def prune(url: str, keep: int, thread_id: str | None = None) -> dict[str, int]:
+def prune(url: str, keep: int, thread_id: str | None = None) -> dict[str, Any]:
+    """Keep the newest `keep` checkpoints per thread; live threads are skipped (named in
+    `skipped`; naming one live thread is refused). `vacuumed` is always False: autovacuum."""
     if keep < 1:
         raise ValueError("keep must be at least 1")
-    deleted, threads = 0, set()
+    deleted, threads, skipped = 0, set(), {}
     with _open(url) as saver:
         db = saver.cmo_conn
+        if thread_id is not None:
+            _refuse_if_live(db, thread_id, "prune")
         bytes_before = sql_pg.database_bytes(db)
         namespaces = sql_pg.thread_namespaces(db, thread_id)
         by_thread: dict[str, list[str]] = {}
         for thread, ns in namespaces:
             by_thread.setdefault(thread, []).append(ns)
         for thread, spaces in sorted(by_thread.items()):
+            running = _live_runs(db).get(thread)
+            if running is not None:  # a live run reads its own history back: never under it
+                skipped[thread] = running
+                continue
             before = sum(sql_pg.checkpoint_count_ns(db, thread, ns) for ns in spaces)
             if keep == 1 and not sql_pg.uses_delta_channels(db, thread):
                 saver.prune([thread], strategy="keep_latest")  # the saver's own prune
@@ -70,7 +105,8 @@ def prune(url: str, keep: int, thread_id: str | None = None) -> dict[str, int]:
                 threads.add(thread)
         bytes_after = sql_pg.database_bytes(db)
     return {"checkpoints_deleted": deleted, "threads": len(threads),
-            "bytes_before": bytes_before, "bytes_after": bytes_after}
+            "bytes_before": bytes_before, "bytes_after": bytes_after,
+            "skipped": sorted(skipped), "vacuumed": False}
 
 
 def _prune_thread(saver: Any, thread_id: str, spaces: list[str], keep: int) -> int:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
+from graphs.storage.db import DatabaseError
+
 REQUIRED_COLUMNS = {
     "checkpoints": ("thread_id", "checkpoint_ns", "checkpoint_id", "parent_checkpoint_id",
                     "checkpoint", "metadata"),
@@ -34,12 +36,22 @@ def raw(conn: Any) -> Any:
     return getattr(conn, "raw", conn)
 
 
+def _explained(conn: Any, exc: BaseException) -> DatabaseError:
+    lines = str(exc).strip().splitlines()
+    return DatabaseError(f"{getattr(conn, 'where', 'Postgres')}: "
+                         f"{lines[0] if lines else type(exc).__name__}")
+
+
 def rows(conn: Any, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
+    import psycopg
     from psycopg.rows import tuple_row
 
-    with raw(conn).cursor(row_factory=tuple_row) as cur:
-        cur.execute(statement, tuple(params))
-        return cur.fetchall() if cur.description else []
+    try:
+        with raw(conn).cursor(row_factory=tuple_row) as cur:
+            cur.execute(statement, tuple(params))
+            return cur.fetchall() if cur.description else []
+    except psycopg.Error as exc:  # one sentence naming the server (the CLI exits 3)
+        raise _explained(conn, exc) from None
 
 
 def one(conn: Any, statement: str, params: Sequence[Any] = ()) -> tuple | None:
@@ -48,15 +60,36 @@ def one(conn: Any, statement: str, params: Sequence[Any] = ()) -> tuple | None:
 
 
 def count(conn: Any, statement: str, params: Sequence[Any] = ()) -> int:
+    import psycopg
     from psycopg.rows import tuple_row
 
-    with raw(conn).cursor(row_factory=tuple_row) as cur:
-        cur.execute(statement, tuple(params))
-        return cur.rowcount
+    try:
+        with raw(conn).cursor(row_factory=tuple_row) as cur:
+            cur.execute(statement, tuple(params))
+            return cur.rowcount
+    except psycopg.Error as exc:
+        raise _explained(conn, exc) from None
+
+
+def _session(conn: Any) -> Any:
+    session = raw(conn)
+    return getattr(session, "_conn", session)  # the psycopg connection under a row view
 
 
 def table_exists(conn: Any, name: str) -> bool:
-    return bool(one(conn, "SELECT to_regclass(%s) IS NOT NULL", (name,))[0])
+    """Whether the table exists; a table seen once is remembered on the session (reused read
+    sessions then skip the probe: the saver's tables are never dropped under a running cmo)."""
+    session = _session(conn)
+    seen = getattr(session, "_cmo_tables_seen", None)
+    if seen is not None and name in seen:
+        return True
+    found = bool(one(conn, "SELECT to_regclass(%s) IS NOT NULL", (name,))[0])
+    if found:
+        try:
+            session._cmo_tables_seen = (seen or set()) | {name}
+        except AttributeError:  # a connection type that takes no attributes: probe each time
+            pass
+    return found
 
 
 def has_checkpoints(conn: Any) -> bool:

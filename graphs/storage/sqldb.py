@@ -132,6 +132,12 @@ def _lock_key(name: str) -> int:
 def connect(location: str | Path, *, readonly: bool = False) -> Database:
     """Open cmo's tables at a SQLite path or a `postgresql://` URL (password from PGPASSWORD)."""
     text = str(location)
+    if is_server_url(text) and readonly:
+        # Read paths (pollers) reuse read-only sessions: a new one costs ~15 ms plus a cold
+        # backend's first queries (graphs/storage/pg_sessions.py). close() gives it back.
+        from graphs.storage.pg_sessions import ReturningSession
+
+        return Database(ReturningSession(text), "postgres", redact(text))
     if is_server_url(text):
         return _connect_postgres(text)
     raw = sqlite_db.connect(text, readonly=readonly)
