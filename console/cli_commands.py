@@ -39,6 +39,8 @@ def operator_errors(fn: Callable) -> Callable:
             raise CliError(str(exc), EXIT_DATABASE) from None
         except (RunRefused, ThreadBusy) as exc:
             raise CliError(str(exc), EXIT_REFUSED) from None
+        except CliError:
+            raise  # already the operator's message and exit code (its chain may hold an OSError)
         except Exception as exc:
             # A storage fault surfacing raw (a sqlite3 error from a store's schema script, a full
             # disk under the outbox, one chained inside LangGraph's): exit 3 in words. Anything

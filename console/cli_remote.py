@@ -74,8 +74,11 @@ def _console(args, remote) -> int:
         raise CliError(f"cannot reach LangGraph Server at {remote.url} (/ok did not answer)", 3)
     cfg = _config(args)
     # The review's decisions and claims are kept in the local database, as for a local thread.
-    db = Path(args.db or (cfg.storage.db if cfg is not None else ".cmo/cmo.sqlite"))
-    db.parent.mkdir(parents=True, exist_ok=True)
+    from graphs.storage.location import is_postgres, resolve
+
+    db = resolve(args.db or (cfg.storage.location if cfg is not None else ".cmo/cmo.sqlite"))
+    if not is_postgres(db):
+        db.parent.mkdir(parents=True, exist_ok=True)
     ServerConsole(remote, operator=_operator(), config=cfg, db_path=str(db)).run()
     return 0
 

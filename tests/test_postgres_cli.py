@@ -32,7 +32,9 @@ def workdir(tmp_path, monkeypatch, db_location):
         "limits: {max_repos: 30, max_people: 200, per_inbox_daily: 1000}\n"
         "rate_limits: {instantly_per_inbox_daily: 1000}\n"
         "execution: {outbox_dir: outbox}\n")
-    return tmp_path
+    yield tmp_path
+    # A URL must never be used as a path (it used to become a 'postgresql:' folder of files).
+    assert not [p for p in (tmp_path / "postgresql:", ROOT / "postgresql:") if p.exists()]
 
 
 def _db(workdir: Path) -> str:
@@ -89,6 +91,7 @@ def test_a_cmo_run_to_approval_and_on_to_the_end(workdir, capsys, db_location):
     assert sorted(_outbox_ids(workdir, thread)) == sorted(sendable)
     if "://" in db_location:  # everything went to the server: no local database appeared
         assert not list(workdir.glob("*.sqlite*")) and not (workdir / ".cmo").exists()
+        assert not (workdir / "postgresql:").exists()  # no file "beside" a URL (a reserve, a log)
 
 
 def test_fork_prune_and_delete(workdir, capsys):

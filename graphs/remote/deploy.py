@@ -8,7 +8,7 @@ from configuration and environment, once per run, and closed when the run ends.
 Which configuration: the file named by `$CMO_CONFIG`, else `./config.yaml` in the server's
 working directory, else the embedded defaults. Secrets only ever come from the environment
 variables that configuration names. The send ledger and the campaign store live in that
-configuration's `storage.db`, so exactly-once sending holds for server runs as for local ones.
+configuration's `storage.url` / `storage.db`, so exactly-once sending holds for server runs as for local ones.
 """
 
 from __future__ import annotations
@@ -84,11 +84,11 @@ async def node_context(kind: str, given: Any, is_live: Callable[[Any], bool],
     if scope is not None:
         if kind not in scope.built:
             cfg = server_config()
-            scope.built[kind] = await build(cfg, str(cfg.storage.db))
+            scope.built[kind] = await build(cfg, str(cfg.storage.location))
         yield scope.built[kind]
         return
     cfg = server_config()
-    ctx = await build(cfg, str(cfg.storage.db))
+    ctx = await build(cfg, str(cfg.storage.location))
     try:
         yield ctx
     finally:

@@ -126,7 +126,12 @@ def directory_read_only(path: str | Path) -> bool:
 
 
 def ensure_reserve(db_path: str | Path) -> None:
-    """Keep RESERVE_BYTES beside the database for recording a failure on a full disk."""
+    """Keep RESERVE_BYTES beside the database for recording a failure on a full disk (a SQLite
+    file only: a Postgres server's disk is not this machine's to reserve)."""
+    from graphs.storage.location import is_postgres
+
+    if is_postgres(db_path):
+        return
     reserve = reserve_path(db_path)
     if reserve.exists():
         return
@@ -139,6 +144,10 @@ def ensure_reserve(db_path: str | Path) -> None:
 
 
 def release_reserve(db_path: str | Path) -> bool:
+    from graphs.storage.location import is_postgres
+
+    if is_postgres(db_path):
+        return False
     try:
         reserve_path(db_path).unlink()
         return True

@@ -82,7 +82,9 @@ def thread_state(db_path: str | Path, thread_id: str, checkpoint_id: str | None 
             if wanted is None:
                 return None
             key = (str(db_path), thread_id, wanted)
-            if not interrupt_values:
+            if not interrupt_values and not location.is_postgres(db_path):
+                # (Not on Postgres: there channel values are blobs of their own, and a pending
+                # Send's blob would be deferred too, hiding its node from `next`.)
                 saver.serde = DeferringSerializer(saver.serde)
                 shared = False  # the cache holds only complete states
             if shared:

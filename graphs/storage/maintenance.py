@@ -84,8 +84,8 @@ def prune(db_path: str | Path, keep: int, thread_id: str | None = None) -> dict[
     """
     if keep < 1:
         raise ValueError("keep must be at least 1")
-    schema.verify(db_path)  # cmo's tables in a shape this cmo knows, or nothing is touched
-    if is_postgres(db_path):
+    if is_postgres(db_path):  # (SQLite: live.refuse_unknown_schema below, on its connection)
+        schema.verify(db_path)  # cmo's tables in a shape this cmo knows, or nothing is touched
         return pg_maintenance.prune(str(db_path), keep, thread_id)
     if not Path(db_path).exists():
         raise dbmod.DatabaseError(f"{db_path}: no such database")
@@ -166,8 +166,8 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
     """
     if not location_exists(db_path):
         return False
-    schema.verify(db_path)  # cmo's tables in a shape this cmo knows, or nothing is touched
     if is_postgres(db_path):
+        schema.verify(db_path)  # cmo's tables in a shape this cmo knows, or nothing is touched
         _refuse_if_running(db_path, thread_id)
         return pg_maintenance.delete_thread(str(db_path), thread_id)
     conn = dbmod.connect(db_path)
