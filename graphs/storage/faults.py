@@ -132,10 +132,6 @@ def ensure_reserve(db_path: str | Path) -> None:
 
     if is_postgres(db_path):
         return
-    from graphs.storage.location import is_server_url
-
-    if is_server_url(str(db_path)):
-        return  # a server's disk is the server's: nothing to keep beside a URL
     reserve = reserve_path(db_path)
     if reserve.exists():
         return
