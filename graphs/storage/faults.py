@@ -26,8 +26,9 @@ from graphs.storage.db import BUSY_TIMEOUT_MS, DatabaseError
 
 RESERVE_BYTES = 256 * 1024
 FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
-STORAGE_ERRNOS = FULL_ERRNOS | {errno.EROFS, errno.EACCES, errno.EPERM, errno.EISDIR,
-                                errno.ENOTDIR, errno.EIO}
+# Only what the storage itself does (a full disk, a read-only mount, an I/O error): a file an
+# operator named that is a directory or unreadable is that command's own refusal.
+STORAGE_ERRNOS = FULL_ERRNOS | {errno.EROFS, errno.EIO}
 
 
 class StorageFull(DatabaseError):

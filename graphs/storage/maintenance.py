@@ -24,6 +24,7 @@ from graphs.storage.deltas import materialize_deltas
 from graphs.core.runner import RunRefused
 
 REVIEW_TABLES = ("approval_reviews", "approval_submissions")
+VACUUM_FREE_SHARE = 10  # VACUUM when at least 1/10 of the file's pages are free
 
 
 def _file_bytes(db_path: str | Path) -> int:
@@ -144,8 +145,12 @@ def _compact_unless_live(conn: sqlite3.Connection, db_path: str | Path,
             return False
         # In the same transaction as the check: no run can claim a thread in between.
         _collect_garbage(conn, db_path)
-    if not conn.execute("PRAGMA freelist_count").fetchone()[0]:
-        return False  # nothing to give back: a VACUUM would only hold the lock
+    free, pages = (conn.execute(f"PRAGMA {name}").fetchone()[0]
+                   for name in ("freelist_count", "page_count"))
+    if not free or free * VACUUM_FREE_SHARE < pages:
+        # Little to give back: SQLite reuses free pages for new rows anyway, and VACUUM holds
+        # the whole file's lock (seconds on a large file: bench/prune_live.py).
+        return False
     # VACUUM cannot run inside a transaction; TRUNCATE folds the WAL back into the file. A run
     # that starts meanwhile waits for it (busy timeout), as it waits for any writer.
     conn.execute("VACUUM")
