@@ -49,3 +49,22 @@ async def test_command_line_opens_screens_and_explains_mistakes(ui_thread_copy, 
         await wait_for(pilot, lambda: app.screen is home, "home")
         await pilot.press("colon", "escape")
         await wait_for(pilot, lambda: isinstance(app.screen, HomeScreen), "cancelled")
+
+
+async def test_tab_completes_a_burst_of_keys_typed_faster_than_the_suggester(ui_thread_copy,
+                                                                              tmp_path):
+    """Keys pasted or sent in one burst over SSH reach tab before the (asynchronous) inline
+    suggestion exists: tab still completes what was typed."""
+    from textual import events
+
+    db, _, _ = ui_thread_copy
+    app = home_app(tmp_path, db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("colon")
+        line = await wait_for(pilot, lambda: isinstance(app.screen, CommandLine) and app.screen,
+                              "the command line")
+        box = line.query_one(Input)
+        for key, char in (("i", "i"), ("n", "n"), ("b", "b"), ("tab", None)):
+            box.post_message(events.Key(key, char))   # queued at once, no pause between them
+        await wait_for(pilot, lambda: box.value == ":inbox", "the completed command")

@@ -163,9 +163,13 @@ class CommandLine(ModalScreen[str | None]):
         self.app.call_from_thread(setattr, self.suggester, "thread_ids", ids)
 
     def action_complete(self) -> None:
+        # Computed here from what is typed, not taken from the inline suggestion: the Suggester
+        # answers asynchronously, and keys typed fast (or a burst over SSH) reach tab before it.
         box = self.query_one(Input)
+        completed = complete(box.value, self.suggester.thread_ids)
+        if completed:
+            box.value = completed
         box.cursor_position = len(box.value)
-        box.action_cursor_right()  # at the end, → takes the inline suggestion
 
     def action_cancel(self) -> None:
         self.dismiss(None)
