@@ -211,7 +211,22 @@ def _columns(db: sqldb.Database, tables: Iterable[str]) -> dict[str, set[str]]:
 
 
 def read_state(db: sqldb.Database, tables: Iterable[str] = TABLES) -> SchemaState:
-    """The version and the columns of `tables` (of cmo's; default all), read-only."""
+    """The version and the columns of `tables` (of cmo's; default all), read-only.
+
+    On SQLite the statements run in one read transaction: read one by one, another process's
+    migration could commit between them (tables absent, then user_version 1), and a consistent
+    file would read as changed by another tool."""
+    raw = db.raw
+    if db.dialect == "sqlite" and isinstance(raw, sqlite3.Connection) and not raw.in_transaction:
+        raw.execute("BEGIN")
+        try:
+            return _read_state(db, tables)
+        finally:
+            raw.execute("COMMIT")
+    return _read_state(db, tables)
+
+
+def _read_state(db: sqldb.Database, tables: Iterable[str]) -> SchemaState:
     found = _columns(db, (*tables, SCHEMA_TABLE))
     state = SchemaState(version=None, columns={t: c for t, c in found.items() if t in COLUMNS})
     if db.dialect == "sqlite":
