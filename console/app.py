@@ -59,7 +59,10 @@ class CmoApp(App):
         # q is back on every screen (what its escape does); home binds q to quit. A focused
         # input or editor takes q as a letter first (bindings only see keys nobody handled).
         Binding("q", "back", "Back", show=False),
-        Binding("colon", "command_line", "Command", key_display=":", show=False),
+        # priority: taken as the key arrives, before the keys typed after it are dispatched (a
+        # burst ':inbox<enter>' would otherwise reach the screen underneath); check_action
+        # leaves ':' to a focused input and to modal screens.
+        Binding("colon", "command_line", "Command", key_display=":", show=False, priority=True),
         Binding("ctrl+p", "command_palette", "Palette", show=False,
                 priority=True),
     ]
@@ -117,6 +120,13 @@ class CmoApp(App):
     def on_mount(self) -> None:
         self.call_after_refresh(self._validate_config_later)
         self.sub_title = self.db_path + ("  [read-only]" if self.readonly else "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "command_line":  # a priority binding: not over typing, nor over a dialog
+            from textual.widgets import Input, TextArea
+
+            return not (self.screen.is_modal or isinstance(self.focused, (Input, TextArea)))
+        return True
 
     def allowed(self, what: str) -> bool:
         """False (and says why) in a --readonly console: `what` would change something."""

@@ -68,3 +68,37 @@ async def test_tab_completes_a_burst_of_keys_typed_faster_than_the_suggester(ui_
         for key, char in (("i", "i"), ("n", "n"), ("b", "b"), ("tab", None)):
             box.post_message(events.Key(key, char))   # queued at once, no pause between them
         await wait_for(pilot, lambda: box.value == ":inbox", "the completed command")
+
+
+async def test_keys_sent_in_one_burst_after_colon_all_reach_the_command_line(tmp_path):
+    """tmux `send-keys ':inbox' Enter` delivers every key before the command line has mounted:
+    ':' is taken as it arrives and the line is focused before the next key is dispatched, so no
+    letter lands on the runs list underneath (and enter runs ':inbox', not ':')."""
+    from textual import events
+
+    from test_console_home import insert_row
+
+    db = tmp_path / "runs.sqlite"
+    insert_row(db, "cmo-one")
+    app = home_app(tmp_path, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await polled(pilot, app)
+        burst = [("colon", ":"), *((char, char) for char in "inbox"), ("enter", "\r")]
+        for key, char in burst:
+            app.post_message(events.Key(key, char))  # all queued before any is handled
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen), "the inbox")
+        assert [type(screen) for screen in app.screen_stack] == [HomeScreen, InboxScreen]
+
+
+async def test_colon_is_typed_into_a_focused_input(tmp_path):
+    """':' is a priority key only where nothing takes text: in the runs filter it is a letter."""
+    from test_console_home import insert_row
+
+    db = tmp_path / "runs.sqlite"
+    insert_row(db, "cmo-one")
+    app = home_app(tmp_path, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        home = await polled(pilot, app)
+        await pilot.press("slash", "a", "colon", "b")
+        assert home.query_one("#filter", Input).value == "a:b"
+        assert isinstance(app.screen, HomeScreen)

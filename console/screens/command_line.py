@@ -149,7 +149,9 @@ class CommandLine(ModalScreen[str | None]):
         box = self.query_one(Input)
         box.value = self.initial
         box.cursor_position = len(self.initial)
-        box.focus()
+        # Focused now, not after the next refresh (`focus()` is deferred): the app waits for this
+        # screen's mount before it dispatches the next key, and that key must reach the input.
+        self.set_focus(box)
         self._read_thread_ids()
 
     @work(thread=True, exclusive=True, group="command-ids", exit_on_error=False)
