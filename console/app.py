@@ -226,10 +226,9 @@ class CmoApp(App):
 
         if not self.allowed("stopping a run") or not rows:
             return
-        which = (f"Thread {rows[0].thread_id} stops" if len(rows) == 1 else
-                 f"{len(rows)} runs ({', '.join(row.thread_id for row in rows[:3])}"
-                 f"{' ...' if len(rows) > 3 else ''}) stop")
-        message = Text(f"{which} after the step in progress is interrupted; each is recorded as "
+        from console.screens.home import runs_phrase
+
+        message = Text(f"{runs_phrase(rows, 'stop')} after the step in progress is interrupted; each is recorded as "
                        "stopped and r resumes it from its newest checkpoint. Nothing already sent "
                        "is sent again.")
 

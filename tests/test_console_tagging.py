@@ -72,3 +72,78 @@ async def test_tagged_runs_are_stopped_together_after_one_confirmation(tmp_path,
         await pilot.press("y")
         await wait_for(pilot, lambda: len(stopped) == 2, "both stops")
         assert sorted(stopped) == ["cmo-20260115-120000-aaaaaa", "cmo-20260115-120001-aaaaaa"]
+
+
+async def test_tagged_runs_are_resumed_together_after_one_confirmation(tmp_path, monkeypatch):
+    """r with runs tagged: one confirmation names how many resume and which do not and why
+    (lifecycle.resume_refusal), then one child per resumable run; no dashboard is pushed."""
+    from console.messages import LaunchResult, RunLaunched
+    from console.screens import home as home_module
+    from console.screens.confirm import ConfirmScreen
+    from console.screens.home import HomeScreen
+    from test_console_home import future_heartbeat, insert_row
+
+    db = tmp_path / "cmo.sqlite"
+    statuses = ("stopped", "error", "done", "running")
+    for index, status in enumerate(statuses):
+        insert_row(db, f"cmo-20260115-12000{index}-aaaaaa", status=status, pid=4242 + index,
+                   heartbeat=future_heartbeat() if status == "running" else 0.0,
+                   started=f"2026-01-15T12:00:0{index}Z")
+    launched: list[tuple[str, str]] = []
+
+    def fake_launch(node, action, *, failure, thread_id, **fields):
+        launched.append((action, thread_id))
+        node.post_message(RunLaunched(LaunchResult(thread_id, "cmo", action)))
+
+    monkeypatch.setattr(home_module, "start_launch", fake_launch)
+    app = home_app(tmp_path, db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = await polled(pilot, app)
+        home.table.move_cursor(row=0)
+        await pilot.press("space", "space", "space", "space")   # all four tagged
+        assert len(home.table.tagged) == 4
+        await pilot.press("r")
+        confirm = await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen)
+                                 and app.screen, "one confirmation")
+        assert confirm.title_text == "Resume these 2 runs?"
+        message = confirm.message.plain
+        assert message.startswith("2 runs (")
+        assert "Not resumed (2):" in message
+        assert "thread cmo-20260115-120002-aaaaaa has finished" in message
+        assert "thread cmo-20260115-120003-aaaaaa is running" in message
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(launched) == 2 and not home._bulk_resumed,
+                       "both resumes")
+        assert sorted(launched) == [("resume", "cmo-20260115-120000-aaaaaa"),
+                                    ("resume", "cmo-20260115-120001-aaaaaa")]
+        await pilot.pause()
+        assert [type(screen) for screen in app.screen_stack] == [HomeScreen]
+
+
+async def test_tagged_runs_none_resumable_says_why_and_untagged_r_is_unchanged(tmp_path,
+                                                                                monkeypatch):
+    from console.screens import home as home_module
+    from console.screens.confirm import ConfirmScreen
+    from test_console_home import insert_row
+
+    db = tmp_path / "cmo.sqlite"
+    insert_row(db, "cmo-20260115-120000-aaaaaa", status="done", started="2026-01-15T12:00:00Z")
+    insert_row(db, "cmo-20260115-120001-aaaaaa", status="stopped", started="2026-01-15T12:00:01Z")
+    resumed: list[str] = []
+    monkeypatch.setattr(home_module, "start_launch", lambda *a, **k: resumed.append("bulk"))
+    app = home_app(tmp_path, db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        home = await polled(pilot, app)
+        monkeypatch.setattr(app, "resume_thread", lambda tid, graph=None: resumed.append(tid))
+        home.table.select_key("cmo-20260115-120000-aaaaaa")
+        await pilot.press("space")                                # the done run only
+        await pilot.press("r")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen) and resumed == []
+        assert any("none of the 1 tagged runs can be resumed" in n.message
+                   and "has finished" in n.message for n in app._notifications)
+        home.table.select_key("cmo-20260115-120000-aaaaaa")
+        await pilot.press("space")                                # untagged again
+        home.table.select_key("cmo-20260115-120001-aaaaaa")
+        await pilot.press("r")                                    # the cursor row, at once
+        assert resumed == ["cmo-20260115-120001-aaaaaa"]

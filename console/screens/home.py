@@ -9,7 +9,7 @@ the selected run's status (what `check_action` reads) changes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from rich.text import Text
 from textual import on, work
@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from console.messages import ThreadsPolled
+from console.launching import start_launch
+from console.messages import RunLaunched, ThreadsPolled
 from console.textsafe import safe_text
 from console.widgets.quiet_update import LineScopedText, update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
@@ -37,6 +38,52 @@ def has_queued(row: Any) -> bool:
     spec = lifecycle.spec_of(row)
     return (spec is not None and spec.approval and row.status == "done"
             and bool((row.counts or {}).get("queued")))
+
+
+def runs_phrase(rows: list[Any], verb: str) -> str:
+    """'Thread X stops' / '3 runs (a, b, c ...) stop': the runs a confirmation is about."""
+    if len(rows) == 1:
+        return f"Thread {rows[0].thread_id} {verb}s"
+    names = ", ".join(row.thread_id for row in rows[:3])
+    return f"{len(rows)} runs ({names}{' ...' if len(rows) > 3 else ''}) {verb}"
+
+
+def split_by(rows: list[Any], refusal: Callable[[Any], str | None]
+             ) -> tuple[list[Any], list[tuple[Any, str]]]:
+    """(the rows `refusal` lets through, [(row, why not) for the others])."""
+    through: list[Any] = []
+    refused: list[tuple[Any, str]] = []
+    for row in rows:
+        why = refusal(row)
+        if why:
+            refused.append((row, why))
+        else:
+            through.append(row)
+    return through, refused
+
+
+def stop_refusal(row: Any) -> str | None:
+    return None if lifecycle.can_stop(row) else f"thread {row.thread_id} is not running"
+
+
+REFUSALS_LISTED = 6
+
+
+def resume_message(rows: list[Any], refused: list[tuple[Any, str]]) -> Text:
+    """What a bulk resume will do: who resumes, and who does not and why (literal text)."""
+    text = Text(end="")
+    text.append_text(safe_text(
+        f"{runs_phrase(rows, 'resume')} from the newest checkpoint, "
+        f"{'each ' if len(rows) > 1 else ''}in its own process. "
+        "Nothing already sent is sent again."))
+    if refused:
+        text.append(f"\n\nNot resumed ({len(refused)}):", style="bold")
+        for _, why in refused[:REFUSALS_LISTED]:
+            text.append("\n  ")
+            text.append_text(safe_text(why, max_len=200))
+        if len(refused) > REFUSALS_LISTED:
+            text.append(f"\n  ... and {len(refused) - REFUSALS_LISTED} more", style="dim")
+    return text
 
 
 def view_signature(rows: list[Any], needle: str, now) -> tuple:
@@ -149,6 +196,7 @@ class HomeScreen(Screen):
         self._shown: Any = None  # view_signature of what is on screen
         self._bindings_for: Any = _NOTHING  # selected row's status the footer was drawn for
         self.polls = 0  # finished polls (tests wait on this instead of sleeping)
+        self._bulk_resumed: set[str] = set()  # threads a bulk `r` is starting
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -286,7 +334,8 @@ class HomeScreen(Screen):
             return False
         # A thread of an unknown graph keeps r and a, so pressing them says why it cannot run.
         if action == "resume":
-            return lifecycle.can_resume(row) or not lifecycle.is_known(row)
+            return (lifecycle.can_resume(row) or not lifecycle.is_known(row)
+                    or bool(self.table.tagged))
         if action == "approve":
             return lifecycle.awaits_approval(row) or (
                 not lifecycle.is_known(row) and row.status == "interrupted")
@@ -308,6 +357,8 @@ class HomeScreen(Screen):
             self.app.open_thread(row.thread_id, row.graph)
 
     def action_resume(self) -> None:
+        if self._on_tagged(lifecycle.resume_refusal, self._confirm_resume, "can be resumed"):
+            return
         row = self.selected
         if row is None:
             return
@@ -339,8 +390,9 @@ class HomeScreen(Screen):
         self.table.toggle_tag(row.thread_id)
         tagged = self.tagged_rows()
         live = sum(1 for r in tagged if lifecycle.can_stop(r))
-        self.notify(f"{len(tagged)} tagged ({live} running: S stops them)" if tagged
-                    else "No run tagged", markup=False, timeout=2)
+        resumable = sum(1 for r in tagged if lifecycle.can_resume(r))
+        self.notify(f"{len(tagged)} tagged: {resumable} can resume (r), {live} running (S stops)"
+                    if tagged else "No run tagged", markup=False, timeout=2)
         if self.table.cursor_row < self.table.row_count - 1:
             self.table.move_cursor(row=self.table.cursor_row + 1)
 
@@ -352,15 +404,52 @@ class HomeScreen(Screen):
         if row is not None and has_queued(row) and self.app.allowed("sending queued drafts"):
             self.app.confirm_send_queued(row.thread_id)
 
-    def action_stop(self) -> None:
+    def _on_tagged(self, refusal: Callable[[Any], str | None],
+                   act: Callable[[list[Any], list[tuple[Any, str]]], None], can: str) -> bool:
+        """With runs tagged, `act(through, refused)` on the tagged set split by `refusal` (or say
+        that none of them `can`); False when nothing is tagged (the key acts on the cursor row)."""
         tagged = self.tagged_rows()
-        if tagged:  # the tagged set: every one of them that is running
-            live = [row for row in tagged if lifecycle.can_stop(row)]
-            if live:
-                self.app.confirm_stop(*live)
-            else:
-                self.notify("none of the tagged runs is running", severity="warning",
-                            markup=False)
+        if not tagged:
+            return False
+        through, refused = split_by(tagged, refusal)
+        if through:
+            act(through, refused)
+        else:
+            why = "; ".join(reason for _, reason in refused[:2])
+            self.notify(f"none of the {len(tagged)} tagged runs {can}: {why}"
+                        f"{' ...' if len(refused) > 2 else ''}", severity="warning",
+                        markup=False)
+        return True
+
+    def _confirm_resume(self, rows: list[Any], refused: list[tuple[Any, str]]) -> None:
+        """One confirmation, then a child process per run (its dashboard is not opened: the
+        list shows them running)."""
+        from console.screens.confirm import ConfirmScreen
+
+        if not self.app.allowed("resuming runs"):
+            return
+
+        def resume(yes: bool | None) -> None:
+            for row in rows if yes else ():
+                self._bulk_resumed.add(row.thread_id)
+                start_launch(self, "resume", failure=f"could not resume {row.thread_id}",
+                             thread_id=row.thread_id)
+
+        title = "Resume this run?" if len(rows) == 1 else f"Resume these {len(rows)} runs?"
+        self.app.push_screen(ConfirmScreen(title, resume_message(rows, refused),
+                                           confirm_label="Resume"), callback=resume)
+
+    @on(RunLaunched)
+    def _resumed(self, message: RunLaunched) -> None:
+        thread_id = message.result.thread_id
+        if thread_id in self._bulk_resumed:  # started by a bulk resume: no dashboard each
+            message.stop()
+            self._bulk_resumed.discard(thread_id)
+            self.notify(safe_text(f"resumed {thread_id}").plain, markup=False, timeout=3)
+
+    def action_stop(self) -> None:
+        if self._on_tagged(stop_refusal, lambda live, _: self.app.confirm_stop(*live),
+                           "is running"):
             return
         row = self.selected
         if row is not None and lifecycle.can_stop(row):
