@@ -277,6 +277,54 @@ async def test_cmo_dashboard_reloads_state_only_when_the_checkpoint_changes(tmp_
         assert cell_texts(leads) == [["dev0", "100", "", "Zed", "", "", "", ""]]
 
 
+async def test_cmo_dashboard_filter_covers_every_row_of_every_table_and_survives_polls(
+        tmp_path, monkeypatch):
+    """`/` narrows the tables with the runs list's rule (substring, '!text' inverse) over all
+    their rows, not just the 500 shown; the tab note counts the matches; a new checkpoint keeps
+    the filter; escape clears it (focus back on the table) before it leaves the dashboard."""
+    from textual.widgets import Input
+
+    leads = [{"login": f"dev{i}", "icp_score": i % 100, "bio": "odd" if i % 2 else "even"}
+             for i in range(700)]
+    drafts = [{"draft_id": f"d{i}", "email": f"dev{i}@x.test", "subject": "hi",
+               "meta": {"icp_score": i}} for i in range(30)]
+    run = cmo_run(leads=leads, to_send=drafts)
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: CmoDashboard("cmo-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        await pilot.press("3")
+        table = screen.query_one("#leads-table", KeyedTable)
+        note = lambda: str(screen.query_one("#leads-note").render())  # noqa: E731
+        assert note().startswith("showing 500 of 700")
+        footer = screen_text(app).splitlines()[-1]
+        assert "/ Filter" in footer and "? Keys" in footer
+        await pilot.press("slash", *"dev10")
+        box = screen.query_one("#table-filter", Input)
+        assert app.focused is box
+        # dev10 and dev100-dev109: icp 10 and 0-9, all past the 500-row cap (icp descending)
+        assert sorted(row[0] for row in cell_texts(table)) == sorted(
+            ["dev10", *(f"dev10{i}" for i in range(10))])
+        assert note() == "11 matching of 700 rows"
+        await pilot.press("enter")
+        assert app.focused is table and box.value == "dev10"
+        run.state = replace(run.state, checkpoint_id="c2", values={
+            **run.state.values, "leads": [*leads, {"login": "dev1000", "icp_score": 1}]})
+        await poll(pilot, app, screen)
+        assert note() == "12 matching of 701 rows" and table.row_count == 12
+        await pilot.press("4")  # the same filter over the next table
+        drafts_table = screen.query_one("#to_send-table", KeyedTable)
+        assert [row[0] for row in cell_texts(drafts_table)] == ["dev10@x.test"]
+        assert str(screen.query_one("#to_send-note").render()) == "1 matching of 30 rows"
+        await pilot.press("3", "slash", *["backspace"] * 5, *"!odd")
+        assert table.matching == 351 and all(row[7] != "odd" for row in cell_texts(table))
+        await pilot.press("escape")
+        assert box.value == "" and not box.display and app.focused is table
+        assert isinstance(app.screen, CmoDashboard) and note().startswith("showing 500 of 701")
+        await pilot.press("escape")
+        assert not isinstance(app.screen, CmoDashboard)
+
+
 async def test_cmo_dashboard_tabs_are_reachable_by_number_keys(tmp_path, monkeypatch):
     run = cmo_run(repos=[{"id": 1, "full_name": "a/b"}], errors=[{"stage": "x", "error": "[/x] boom"}],
                   history=[{"stage": "discovery", "action": "search", "result": "[reverse]ok"}])
@@ -481,6 +529,49 @@ async def test_marketing_dashboard_transcript_trail_and_follow_up_goal(tmp_path,
         assert any("follow-up sent" in str(n.message) for n in app._notifications)
         await pilot.press("escape")  # leaves the input first
         assert isinstance(app.screen, MarketingDashboard)
+
+
+async def test_marketing_dashboard_filter_narrows_the_transcript_and_survives_polls(
+        tmp_path, monkeypatch):
+    from langchain_core.messages import AIMessage, HumanMessage
+    from textual.widgets import Input
+
+    from console.widgets.transcript import Transcript
+
+    run = marketing_run(status="running")
+    messages = [HumanMessage("launch acme", id="a"),
+                AIMessage("DONE: the plan", name="Strategist", id="b"),
+                AIMessage("DONE: the campaign", name="CampaignManager", id="c"),
+                AIMessage("found [/x] people", name="Researcher", id="d")]
+    run.state = replace(run.state, values={**run.state.values, "messages": messages})
+    monkeypatch.setattr(run_follow, "read_run", run.read)
+    app = dashboard_app(tmp_path / "runs.db", lambda: MarketingDashboard("mkt-t1"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await settle(pilot, app)
+        transcript = screen.query_one(Transcript)
+        note = lambda: str(screen.query_one("#transcript-note").render())  # noqa: E731
+        footer = screen_text(app).splitlines()[-1]
+        assert "/ Filter" in footer and "? Keys" in footer and "t Transcript" in footer
+        await pilot.press("slash", *"done")
+        assert app.focused is screen.query_one("#transcript-filter", Input)
+        assert transcript.written == 2 and note() == "2 of 4 messages"
+        text = screen_text(app)
+        assert "DONE: the plan" in text and "launch acme" not in text
+        assert "filter the transcript  !text: without it  esc clears" not in text  # typed over
+        await pilot.press("enter")
+        assert app.focused is transcript
+        run.state = replace(run.state, checkpoint_id="c2", values={**run.state.values, "messages": [
+            *messages, AIMessage("DONE: the copy", name="ContentCreator", id="e")]})
+        await poll(pilot, app, screen)
+        assert transcript.written == 3 and note() == "3 of 5 messages"
+        await pilot.press("slash", "home", "!")
+        assert transcript.written == 2 and note() == "2 of 5 messages"
+        assert "found [/x] people" in screen_text(app)
+        await pilot.press("escape")
+        assert transcript.written == 5 and app.focused is transcript
+        assert isinstance(app.screen, MarketingDashboard)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, MarketingDashboard)
 
 
 # -- dashboards on real sandbox runs --------------------------------------------------------------

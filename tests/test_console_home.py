@@ -396,6 +396,33 @@ async def test_filter_narrows_the_list_and_escape_restores_it(tmp_path):
         assert sorted(cells(screen.table)) == ["cmo-one", "mkt-two"]
 
 
+async def test_filter_is_the_one_list_rule_inverse_included_and_its_hint_fits_80_columns(
+        tmp_path):
+    """The runs list's `/` is list_keys.text_filter, the rule of every list: '!text' keeps the
+    runs without it. The whole placeholder is readable at 80 columns."""
+    from console.screens.home import matches
+    from console.widgets.list_keys import text_filter
+
+    db = tmp_path / "runs.sqlite"
+    insert_row(db, "cmo-one", goal="python maintainers")
+    insert_row(db, "mkt-two", graph="marketing", goal="launch post")
+    app = home_app(tmp_path, db, clock=lambda: FIXED_NOW)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await polled(pilot, app)
+        await pilot.press("slash")
+        assert ("filter: thread, graph, status, stage, goal  !text: without it  esc clears"
+                in screen_text(app))
+        await pilot.press(*"!launch")
+        assert list(cells(screen.table)) == ["cmo-one"]
+        assert "showing 1 matching '!launch'" in screen_text(app)
+        row = screen._rows["mkt-two"]
+        for needle in ("", "LAUNCH", "!launch", "! launch", "sandbox", "!zzz"):
+            assert matches(row, needle) == text_filter(needle)(
+                (row.thread_id, row.graph, row.status, row.stage, row.goal, "sandbox", "offline"))
+        await pilot.press("escape")
+        assert sorted(cells(screen.table)) == ["cmo-one", "mkt-two"] and screen.table.has_focus
+
+
 async def test_keys_help_and_palette_list_every_action(tmp_path):
     db = tmp_path / "runs.sqlite"
     insert_row(db, "cmo-crashed", status="stopped")

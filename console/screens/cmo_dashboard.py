@@ -15,7 +15,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual import on
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_title,
                                        show_problem_in,
@@ -25,6 +26,7 @@ from console.widgets.funnel import FUNNEL_STEPS, Funnel
 from console.widgets.history_log import HistoryLog, format_error, format_history
 from console.textsafe import safe_text
 from console.widgets.keyed_table import Column, KeyedTable
+from console.widgets.list_keys import FILTER_HINT
 from console.widgets.quiet_update import update_if_changed
 from console.widgets.pipeline import PipelineView, StagePipeline
 from console.widgets.rate_sparkline import RateSparkline
@@ -157,12 +159,14 @@ class CmoDashboard(RunFollowScreen):
         Binding("5", "show_tab('errors')", "Errors", show=False),
         Binding("6", "show_tab('history')", "History", show=False),
         Binding("a", "approve", "Approve"),
+        Binding("slash", "filter", "Filter", key_display="/"),
     ]
 
     def __init__(self, thread_id: str, **kwargs: Any) -> None:
         super().__init__(thread_id, **kwargs)
         self.awaiting_approval = False
-        self._filled: dict[str, Any] = {}  # tab -> fingerprint of the rows its table shows
+        # tab -> (fingerprint of the rows, filter) its table shows
+        self._filled: dict[str, tuple[Any, str]] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(safe_text(f"CMO run {self.thread_id}"), id="title")
@@ -183,8 +187,11 @@ class CmoDashboard(RunFollowScreen):
                 yield HistoryLog(format_error, id="errors-log")
             with TabPane("6 History", id="history"):
                 yield HistoryLog(format_history, id="history-log")
+        # One filter for the four tables (each applies it to all its rows, before its cap).
+        yield Input(placeholder=f"filter the tables (tabs 1-4)  {FILTER_HINT}",
+                    id="table-filter")
         yield Static("", id="problem")
-        yield Footer()
+        yield Footer(compact=True)  # at 80 columns: s Sort, the screen's keys, / Filter, ? Keys
 
     # -- painting ------------------------------------------------------------------------------
 
@@ -232,14 +239,20 @@ class CmoDashboard(RunFollowScreen):
             self.prepared = prepared
         return prepared[tab]
 
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#table-filter", Input).value.strip()
+
     def _fill_table(self, tab: str) -> None:
         if tab not in TABLES:
             return
         shown_fingerprint, rows = self._rows_for(tab)
-        if tab in self._filled and self._filled[tab] == shown_fingerprint:
+        needle = self.filter_text
+        if self._filled.get(tab) == (shown_fingerprint, needle):
             return  # unchanged since the table was filled: nothing to diff or repaint
-        self._filled[tab] = shown_fingerprint
+        self._filled[tab] = (shown_fingerprint, needle)
         table = self.query_one(f"#{tab}-table", KeyedTable)
+        table.use_filter(needle)
         table.show_rows(rows)
         update_if_changed(self.query_one(f"#{tab}-note", Static), Text(table.note, style="dim"))
 
@@ -260,6 +273,46 @@ class CmoDashboard(RunFollowScreen):
         focusable = pane.query("KeyedTable, HistoryLog")
         if focusable:
             focusable.first().focus()
+
+    # -- the filter ----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        if self.query_one(TabbedContent).active not in TABLES:
+            self.notify("/ filters the tables: tabs 1-4", timeout=2, markup=False)
+            return
+        box = self.query_one("#table-filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#table-filter", Input)
+        box.value = ""
+        box.remove_class("shown")
+        self._fill_table(self.query_one(TabbedContent).active)  # Changed comes later
+        self._focus_table()
+
+    def _focus_table(self) -> None:
+        tab = self.query_one(TabbedContent).active
+        if tab in TABLES:
+            self.query_one(f"#{tab}-table", KeyedTable).focus()
+
+    @on(Input.Changed, "#table-filter")
+    def _filter_changed(self) -> None:
+        self._fill_table(self.query_one(TabbedContent).active)
+
+    @on(Input.Submitted, "#table-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.action_clear_filter()
+        else:
+            self._focus_table()
+
+    def action_back(self) -> None:
+        """esc (and q) with the filter open clears it first, as on the runs list."""
+        if self.query_one("#table-filter", Input).has_class("shown"):
+            self.action_clear_filter()
+            return
+        super().action_back()
 
     def binding_inputs(self) -> tuple:
         return (*super().binding_inputs(), self.awaiting_approval)

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from console.launching import start_launch
 from console.messages import RunLaunched, ThreadsPolled
 from console.textsafe import safe_text
+from console.widgets.list_keys import FILTER_HINT, text_filter
 from console.widgets.quiet_update import LineScopedText, update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
 from console.widgets.status_badge import flags_text, status_text
@@ -93,14 +94,16 @@ def view_signature(rows: list[Any], needle: str, now) -> tuple:
                          for row in rows)
 
 
+def filter_words(row: Any) -> tuple:
+    """What the `/` filter reads of a run: what the table and the detail pane show."""
+    return (row.thread_id, row.graph, row.status, row.stage, row.goal,
+            "sandbox" if row.sandbox else "", "offline" if row.offline else "")
+
+
 def matches(row: Any, needle: str) -> bool:
-    """Case-insensitive substring filter over what the table shows."""
-    if not needle:
-        return True
-    haystack = " ".join(str(part) for part in (row.thread_id, row.graph, row.status, row.stage,
-                                               row.goal, "sandbox" if row.sandbox else "",
-                                               "offline" if row.offline else ""))
-    return needle.casefold() in haystack.casefold()
+    """The one `/` rule of every list (list_keys.text_filter): a case-insensitive substring,
+    '!text' for the runs without it."""
+    return text_filter(needle)(filter_words(row))
 
 
 def summary(rows: list[Any]) -> Text:
@@ -201,7 +204,7 @@ class HomeScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(Text("loading runs…", style="dim"), id="summary")
-        yield Input(placeholder="filter: thread, graph, status, stage, goal (escape clears)",
+        yield Input(placeholder=f"filter: thread, graph, status, stage, goal  {FILTER_HINT}",
                     id="filter")
         yield RunsTable(id="runs")
         yield LineScopedText(id="detail")
@@ -269,7 +272,8 @@ class HomeScreen(Screen):
         if signature == self._shown:
             return  # an idle poll: nothing on screen would change
         self._shown = signature
-        visible = [row for row in self._all if matches(row, needle)]
+        keep = text_filter(needle)
+        visible = [row for row in self._all if keep(filter_words(row))]
         with self.app.batch_update():
             self.table.sync(visible, now)
             wanted = getattr(self.app, "last_thread", None)

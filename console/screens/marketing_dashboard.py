@@ -20,7 +20,8 @@ from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_t
 from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
 from console.textsafe import safe_text
 from console.widgets.quiet_update import update_if_changed
-from console.widgets.transcript import Transcript, message_type, speaker
+from console.widgets.list_keys import FILTER_HINT, text_filter
+from console.widgets.transcript import Transcript, message_type, render_message, speaker
 from graphs.core import lifecycle
 from graphs.core.text import one_line
 
@@ -138,12 +139,14 @@ class MarketingDashboard(RunFollowScreen):
     BINDINGS = [
         Binding("i", "focus_goal", "Follow-up"),
         Binding("t", "focus_transcript", "Transcript"),
+        Binding("slash", "filter", "Filter", key_display="/"),
     ]
 
     def __init__(self, thread_id: str, **kwargs: Any) -> None:
         super().__init__(thread_id, **kwargs)
         self.hub = DEFAULT_HUB
         self.summary: dict = {}
+        self._messages: list = []  # every message of the state (the filter picks among them)
 
     def compose(self) -> ComposeResult:
         yield Static(safe_text(f"Marketing team run {self.thread_id}"), id="title")
@@ -153,10 +156,14 @@ class MarketingDashboard(RunFollowScreen):
             with VerticalScroll(id="side"):
                 yield Static(render_trail([]), id="trail")
                 yield Static(Text(""), id="facts")
+        with Horizontal(id="filter-row"):
+            yield Input(placeholder=f"filter the transcript  {FILTER_HINT}",
+                        id="transcript-filter")
+            yield Static("", id="transcript-note")
         yield Static("", id="problem")
         yield Input(placeholder="follow-up goal for this thread (Enter sends)", id="goal",
                     max_length=GOAL_MAX_CHARS)
-        yield Footer()
+        yield Footer(compact=True)  # at 80 columns: every key, / Filter and ? Keys
 
     def on_mount(self) -> None:
         self._load_graph_nodes()
@@ -185,13 +192,31 @@ class MarketingDashboard(RunFollowScreen):
     def show_state(self, state: Any) -> None:
         values = values_of(state)
         self.summary = summary_of(values, self.hub)
-        self.query_one(Transcript).show_messages(as_list(values.get("messages")))
+        self._messages = as_list(values.get("messages"))
+        self._show_transcript()
         trail = [one_line(step, 40) for step in as_list(self.summary.get("routing_trail"))]
         update_if_changed(self.query_one("#trail", Static), render_trail(trail))
         pending = tuple(getattr(state, "next", ()) or ())
         completed = as_list(self.summary.get("completed_agents"))
         finished = not pending and one_line(values.get("next") or "").upper() == "FINISH"
         self.query_one(GraphView).show(pending, completed, finished)
+
+    def _show_transcript(self, *, restart: bool = False) -> None:
+        """The messages the filter lets through (all without one). They only grow at the end
+        between passes, so the transcript appends; a new filter starts it over."""
+        transcript = self.query_one(Transcript)
+        needle = self.query_one("#transcript-filter", Input).value.strip()
+        shown = self._messages
+        if needle:
+            keep = text_filter(needle)
+            shown = [message for message in shown if keep((render_message(message),))]
+        if restart:
+            transcript.clear()
+            transcript.written = 0
+        transcript.show_messages(shown)
+        update_if_changed(self.query_one("#transcript-note", Static),
+                          Text(f"{len(shown):,} of {len(self._messages):,} messages"
+                               if needle else "", style="dim"))
 
     def show_problem(self, problem: str | None) -> None:
         show_problem_in(self.query_one("#problem", Static), problem, dead=bool(self.child_problem))
@@ -225,7 +250,35 @@ class MarketingDashboard(RunFollowScreen):
     def action_focus_transcript(self) -> None:
         self.query_one(Transcript).focus()
 
+    # -- the filter ----------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one("#filter-row").add_class("shown")
+        self.query_one("#transcript-filter", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#transcript-filter", Input)
+        if box.value:
+            box.value = ""
+            self._show_transcript(restart=True)
+        self.query_one("#filter-row").remove_class("shown")
+        self.action_focus_transcript()
+
+    @on(Input.Changed, "#transcript-filter")
+    def _filter_changed(self) -> None:
+        self._show_transcript(restart=True)
+
+    @on(Input.Submitted, "#transcript-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.action_clear_filter()
+        else:
+            self.action_focus_transcript()
+
     def action_back(self) -> None:
+        if self.query_one("#filter-row").has_class("shown"):  # esc clears the filter first
+            self.action_clear_filter()
+            return
         if isinstance(self.focused, Input):
             self.action_focus_transcript()
             return

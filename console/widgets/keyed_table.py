@@ -71,7 +71,8 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, ListTable):
 
     BINDINGS = [
         Binding("s", "cycle_sort", "Sort"),
-        Binding("o", "reverse_sort", "Order"),
+        # o is listed by ? (the footer at 80 columns has room for s, not both)
+        Binding("o", "reverse_sort", "Order", show=False),
         Binding("right_square_bracket", "next_page", "Next page", show=False, key_display="]"),
         Binding("left_square_bracket", "previous_page", "Previous page", show=False,
                 key_display="["),
@@ -261,14 +262,19 @@ class KeyedTable(CellScopedUpdates, FixedWidthRows, ListTable):
         self.reverse = not self.reverse
         self._resort()
 
-    def set_filter(self, text: str) -> None:
-        """Show only rows with a cell containing `text` ('!text': without it); page 1."""
+    def use_filter(self, text: str) -> bool:
+        """Take `text` as the filter for the next `show_rows` (page 1); False if unchanged."""
         if text.strip() == self.filter_text:
-            return
+            return False
         self.filter_text = text.strip()
         self.page = 0
         self._reorder = True
-        self.show_rows(self._last_input)
+        return True
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows with a cell containing `text` ('!text': without it); page 1."""
+        if self.use_filter(text):
+            self.show_rows(self._last_input)
 
     def _turn_page(self, step: int) -> None:
         pages = max(1, -(-self.matching // self.max_rows))

@@ -29,6 +29,9 @@ class ListTable(DataTable):
     HELP_GROUP = "In a list"
 
 
+FILTER_HINT = "!text: without it  esc clears"  # every filter box's placeholder ends so
+
+
 def text_filter(needle: str) -> Callable[[Iterable[Any]], bool]:
     """A predicate over a row's cells for a filter string; '!x' keeps rows without x."""
     needle = (needle or "").strip()
