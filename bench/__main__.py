@@ -30,6 +30,7 @@ BENCHMARKS = {
     "overhead": "run throughput with the console attached vs headless",
     "responsiveness": "key press -> screen updated while a run streams 500 updates/s",
     "approval_open": "approval screen open (237 and 3,000 drafts) and the inbox, push -> drawn",
+    "tab_switch": "CMO dashboard of a 3,000-lead run: key 3/4 -> table drawn (p95)",
     "github": "API calls per lead and enrichment time, GraphQL and REST, 100 ms/call",
     "server": "LangGraph Server vs local: run started elsewhere -> listed, CLI, console paint",
     "tables": "cmo's own tables (registry, ledger, review, suppression): Postgres / SQLite",
