@@ -254,6 +254,8 @@ def cmd_history(args) -> int:
 
     db_path = reading_db(args)
     warn_legacy(db_path)
+    if getattr(args, "events", False):
+        return _print_events(db_path, args)
     if args.before and not has_checkpoint(db_path, args.thread, args.before):
         raise CliError(f"--before {clean_text(args.before, 60)!r} is not a checkpoint of thread "
                        f"{clean_text(args.thread, 60)} (take it from a `cmo history` line)",
@@ -270,6 +272,26 @@ def cmd_history(args) -> int:
               f"{info.source or '':7} {clean_text(info.node or '', 14):14} {info.created_at or ''}")
     if len(page) == args.limit:
         print(f"more: cmo history {args.thread} --before {page[-1].checkpoint_id}")
+    return 0
+
+
+def _print_events(db_path: Any, args) -> int:
+    """`cmo history T --events`: what the registry recorded of the run (graphs.storage.run_events)."""
+    from dataclasses import asdict
+
+    from graphs.storage.registry import get_thread
+    from graphs.storage.run_events import crash_now, events
+
+    found = events(db_path, args.thread, limit=args.limit if args.limit > 0 else 500)
+    crash = crash_now(get_thread(db_path, args.thread))
+    found += [crash] if crash is not None else []
+    if args.json:
+        emit_json([asdict(event) for event in found])
+        return 0
+    if not found:
+        raise CliError(f"no run events for thread {clean_text(args.thread, 60)} in {db_path}")
+    for event in found:
+        print(f"{event.at:20} {event.kind:15} {clean_text(event.detail)}")
     return 0
 
 
