@@ -124,8 +124,50 @@ def _marketing() -> list[Result]:
     ]
 
 
+def _child_turn_cpu(db_path, cwd, thread_id: str, turn: int) -> float:
+    """CPU seconds of one follow-up goal sent as the console sends it: a `cmo run` child."""
+    import os
+    import resource
+
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
+    env["PYTHONPATH"] = str(ROOT)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([PYTHON, "-m", "console.cli", "run", "marketing", "--goal",
+                           f"Goal {turn}: plan the next launch", "--thread", thread_id,
+                           "--db", str(db_path), "--quiet"], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"cmo run marketing failed: {done.stderr.strip()[-300:]}")
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def _marketing_children() -> list[Result]:
+    """Turns 2-4 and 19-21 of a thread as child processes (the runner in-process between)."""
+    from graphs.core.config import Config
+    from graphs.core.runner import run_graph
+
+    base = workdir("storage-mkt-child")
+    db_path, thread_id = base / "marketing.sqlite", "mkt-child"
+    cpu: dict[int, float] = {}
+    for turn in range(1, TURNS + 1):
+        if 2 <= turn <= 4 or turn > TURNS - 3:
+            cpu[turn] = _child_turn_cpu(db_path, base, thread_id, turn)
+        else:
+            asyncio.run(run_graph("marketing", Config(), thread_id, db_path=db_path, env={},
+                                  goal=f"Goal {turn}: plan the next launch"))
+    early = statistics.median(cpu[t] for t in (2, 3, 4))
+    late = statistics.median(cpu[t] for t in range(TURNS - 2, TURNS + 1))
+    ratio = late / early
+    return [emit(Result("storage: marketing follow-up goal as the console sends it (a `cmo run` "
+                        "child), CPU, turns 19-21 / 2-4", ratio, "x", f"<= {TURN_TIME_TARGET} x",
+                        ratio <= TURN_TIME_TARGET,
+                        f"CPU median of turns 2-4 {early * 1000:.0f} ms, of turns 19-21 "
+                        f"{late * 1000:.0f} ms (process start included)"))]
+
+
 def run() -> list[Result]:
-    return _cmo() + _marketing()
+    return _cmo() + _marketing() + _marketing_children()
 
 
 if __name__ == "__main__":
