@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from contextlib import asynccontextmanager, contextmanager
+from collections import OrderedDict
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
@@ -48,6 +49,18 @@ class LegacyBlobs:
         self.path = str(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._present: bool | None = None
+
+    def present(self) -> bool:
+        """Whether the file has the old table at all (asked once: cmo never creates it, so a file
+        without it holds no legacy value and its checkpoints need no scan for markers)."""
+        if self._present is None:
+            try:
+                with closing(dbmod.connect(self.path, readonly=True)) as conn:
+                    self._present = dbmod.table_exists(conn, LEGACY_TABLE)
+            except dbmod.DatabaseError:
+                self._present = True  # cannot tell: keep scanning, as before
+        return self._present
 
     def get(self, sha: str) -> tuple[str, bytes]:
         with self._lock:
@@ -66,12 +79,63 @@ class LegacyBlobs:
                 self._conn = None
 
 
+class MessageWrites:
+    """Decoded message-list writes, remembered by their stored bytes (a bounded LRU).
+
+    LangGraph rebuilds a DeltaChannel at every invoke by decoding every write since the last
+    snapshot: a process that runs goal after goal on one marketing thread decoded the whole
+    transcript again each turn (9.5 ms for 462 messages, most of it pydantic validating each
+    message), so a turn grew slower as the thread grew. The same bytes decode to equal messages,
+    so a write already decoded is handed back: a new list each time (reducers build new lists),
+    holding the same message objects, which LangGraph's own reducers never mutate and cmo's
+    nodes never do either. Only lists of LangChain messages are kept: other values (checkpoints,
+    dicts) are mutable state and are decoded afresh.
+    """
+
+    MAX_BYTES = 32 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._items: "OrderedDict[tuple[str, bytes], list]" = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, data: tuple[str, bytes]) -> list | None:
+        if data[0] != "msgpack":
+            return None
+        key = (data[0], bytes(data[1]))
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                return None
+            self._items.move_to_end(key)
+        return list(found)
+
+    def offer(self, data: tuple[str, bytes], value: Any) -> None:
+        if data[0] != "msgpack" or not _is_message_list(value):
+            return
+        key = (data[0], bytes(data[1]))
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = list(value)
+            self._bytes += len(key[1])
+            while self._bytes > self.MAX_BYTES and self._items:
+                old, _ = self._items.popitem(last=False)
+                self._bytes -= len(old[1])
+
+
+def _is_message_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        type(item).__module__.startswith("langchain_core.messages") for item in value)
+
+
 class LegacyAwareSerializer(JsonPlusSerializer):
     """Writes the stock format (dumps_typed is JsonPlusSerializer's); reads old cmo files too."""
 
     def __init__(self, db_path: str | Path | None = None) -> None:
         super().__init__(allowed_msgpack_modules=None)
         self.legacy = LegacyBlobs(db_path) if db_path is not None else None
+        self.messages = MessageWrites()
         self.legacy_seen = False
 
     def _blob(self, sha: str) -> Any:
@@ -84,8 +148,13 @@ class LegacyAwareSerializer(JsonPlusSerializer):
         type_, payload = data
         if type_ == BLOB_TYPE:
             return self._blob(bytes(payload).decode())
+        remembered = self.messages.get(data)
+        if remembered is not None:
+            return remembered
         obj = super().loads_typed(data)
-        if is_checkpoint(obj) and any(is_marker(v) for v in obj["channel_values"].values()):
+        self.messages.offer(data, obj)
+        if (is_checkpoint(obj) and self.legacy is not None and self.legacy.present()
+                and any(is_marker(v) for v in obj["channel_values"].values())):
             obj["channel_values"] = {key: (self._blob(value[_MARKER]) if is_marker(value) else value)
                                      for key, value in obj["channel_values"].items()}
         return obj
