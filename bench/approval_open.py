@@ -4,7 +4,8 @@ drafts, and 3,000), and the inbox of that database read and drawn.
 Headless app (make_app), timed from the push to the first frame drawn after the screen's
 `loaded` is set and its table has rows (the worker decoded the checkpoint, the handler added a
 screenful of rows and set the counts of every draft). The rest of the rows arrive a chunk per
-frame: the time until the last of them is drawn is printed too (information: keys work all along)."""
+frame: the time until the last of them is drawn is printed too (information: keys work all
+along)."""
 
 from __future__ import annotations
 

@@ -15,8 +15,10 @@ The texts it shows (table cells, summary, preview, confirmation) are built in
 `console.screens.approval_view`. The table (`console.screens.approval_table.DraftsTable`) gets a
 screenful of rows before the first frame and the rest a chunk per frame; everything else (the
 counts, the filter, bulk decisions, submit) works on `shown_rows`, every draft that matches the
-filter, from the start. `filling` says whether rows are still being added. Untrusted text (names, companies, subjects, bodies) goes through
-`clean_text` into `rich.text.Text`; it is never parsed as markup.
+filter, from the start. `filling` says whether rows are still being added.
+
+Untrusted text (names, companies, subjects, bodies) goes through `clean_text` into
+`rich.text.Text`; it is never parsed as markup.
 """
 
 from __future__ import annotations
