@@ -111,6 +111,7 @@ async def test_first_frame_has_a_screenful_and_the_rest_arrives_after(long_db):
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await filled(pilot, screen)
+        await pilot.pause()  # the last rows drawn
         table = screen.query_one("#drafts", DraftsTable)
         assert table.row_count == COUNT and len(screen.shown_rows) == COUNT
         assert [table.get_row_at(i)[3].plain for i in (0, LATE)] == ["Dev 0", f"Late {LATE}"]
