@@ -80,7 +80,9 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
     recorder = RunRecorder(db_path, thread_id, spec.name)
     try:
         recorder.start(goal=goal, sandbox=spec.vendor_sandbox and cfg.github_is_sandbox(env),
-                       offline=cfg.llm.provider == "template")
+                       offline=cfg.llm.provider == "template",
+                       intent="answer" if resume is not None else "goal" if goal is not None
+                       else "continue", checkpoint_id=checkpoint_id)
     except ThreadBusy as exc:
         recorder.close()
         raise RunRefused(str(exc)) from None
