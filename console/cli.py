@@ -98,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("thread", type=THREAD_ID)
     history.add_argument("--limit", type=int, default=20)
     history.add_argument("--before", metavar="CHECKPOINT", type=CHECKPOINT_ID, help="page: checkpoints older than this")
+    history.add_argument("--events", action="store_true",
+                         help="the run's events instead: started, crashed, resumed, stopped, ...")
 
     show = command("show", "the state values of a thread at its newest (or a given) checkpoint")
     show.add_argument("thread", type=THREAD_ID)

@@ -156,3 +156,23 @@ async def test_shared_reads_reuse_an_unchanged_checkpoint(tmp_path):
     assert thread_state(db, "t", shared=True) is first, "a poller re-reads nothing unchanged"
     fresh = thread_state(db, "t")  # without sharing every read is a fresh copy
     assert fresh.values == first.values and fresh is not first
+
+
+def test_a_message_write_decoded_twice_is_remembered_and_never_shared_as_a_list():
+    """A DeltaChannel replays every write at each invoke: the same bytes decode once."""
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    from graphs.storage.checkpoint import make_serializer
+
+    serde = make_serializer()
+    typed = serde.dumps_typed([HumanMessage(content="goal", id="h1"),
+                               AIMessage(content="[/x] plan", name="Supervisor", id="a1")])
+    first, second = serde.loads_typed(typed), serde.loads_typed(typed)
+    assert [m.content for m in second] == ["goal", "[/x] plan"]
+    assert first is not second                 # a reducer may extend its list
+    assert first[0] is second[0]               # the messages are the same decoded objects
+    first.append("changed")
+    assert len(serde.loads_typed(typed)) == 2  # the remembered list was not touched
+
+    other = serde.dumps_typed({"brand": {"name": "acme"}})
+    assert serde.loads_typed(other) is not serde.loads_typed(other)  # mutable state: afresh

@@ -60,3 +60,21 @@ def test_a_second_connection_sees_committed_claims(db_location):
         one.claim_many("t", "outbox", items("a"), 1)
         assert two.claim_many("t", "outbox", items("a"), 1)[0].outcome == "resend"
         assert two.claim_many("u", "outbox", items("b"), 1)[0].outcome == "capped"
+
+
+def test_sent_elsewhere_in_chunks_says_what_one_lookup_per_draft_says(db_location):
+    """The approval screen asks for every draft at once: the batched answer must be the rule's."""
+    from graphs.cmo import ledger as ledger_module
+
+    with Ledger(db_location) as ledger:
+        ids = [f"d{n}" for n in range(1_203)]
+        ledger.claim_many("t-old", "instantly", items(*ids[::3]))
+        ledger.mark_many("t-old", "instantly", ids[::3], "sent")
+        ledger.claim_many("t-newer", "outbox", items(*ids[::2]))  # pending counts too
+        ledger.claim_many("t-me", "instantly", items(*ids[::5]))
+        expected = {d: other for d in ids
+                    if (other := ledger._elsewhere("t-me", d, "outbox")) is not None}
+        assert len(expected) > ledger_module.ELSEWHERE_CHUNK  # more than one chunk
+        assert ledger.sent_elsewhere("t-me", ids, "outbox") == expected
+        assert ledger.sent_elsewhere("t-me", ids, "attio") == {}
+        assert ledger.sent_elsewhere("t-me", [], "outbox") == {}

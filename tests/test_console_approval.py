@@ -98,7 +98,7 @@ async def opened(pilot) -> ApprovalScreen:
         await app.workers.wait_for_complete()
         await pilot.pause()
         screen = app.screen
-        if isinstance(screen, ApprovalScreen) and screen.loaded is not None:
+        if isinstance(screen, ApprovalScreen) and screen.loaded is not None and not screen.filling:
             return screen
     raise AssertionError("the approval screen did not load")
 

@@ -670,7 +670,10 @@ async def test_cmo_dashboard_on_a_real_run_waiting_for_approval(sandbox_runs, tm
                        for cell in table.get_row_at(i))
         await pilot.press("6")
         history = screen.query_one("#history-log", HistoryLog)
-        assert history.written == len(state.values.get("history") or [])
+        # The state's history and the run's events (started, then waiting for approval).
+        assert history.written == len(state.values.get("history") or []) + 2
+        lines = [str(line) for line in history.lines]
+        assert "run started" in lines[0] and "run waiting: waiting for an answer" in lines[-1]
         assert app.is_running and isinstance(app.screen, CmoDashboard)
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from graphs.storage import run_events
 import yaml
 
 from graphs.approval import review as rv
@@ -196,6 +198,13 @@ def test_kill_mid_batch_then_resume_reaches_each_service_once(crash_db, tmp_path
 
     state = thread_state(db, THREAD)
     assert state.values.get("ended") and not state.interrupts, "the resumed run did not finish"
+    # The run's History says what the checkpoints cannot: the answer, the crash of the killed
+    # process (its pid), the resume after it, the end.
+    events = [(e.kind, e.detail, e.pid) for e in run_events.events(db, THREAD)]
+    kinds = [kind for kind, _, _ in events]
+    assert kinds[-4:] == ["answered", "crashed", "resumed", "finished"], events
+    assert events[-3][2] == child.pid and f"pid {child.pid}" in events[-3][1]
+    assert events[-2][1] == "after crashed"
 
     emails = {d["email"] for d in approved.values()}
     instantly = Counter(lead["email"] for lead in sandbox.instantly_leads)

@@ -12,8 +12,13 @@ Submitting claims the interrupt (`claim_submission`, atomic across processes), t
 process resumes the graph (`graphs.core.launch.spawn_approve`) and the dashboard follows it.
 
 The texts it shows (table cells, summary, preview, confirmation) are built in
-`console.screens.approval_view`. Untrusted text (names, companies, subjects, bodies) goes through
-`clean_text` into `rich.text.Text`; it is never parsed as markup.
+`console.screens.approval_view`. The table (`console.screens.approval_table.DraftsTable`) gets a
+screenful of rows before the first frame and the rest a chunk per frame; everything else (the
+counts, the filter, bulk decisions, submit) works on `shown_rows`, every draft that matches the
+filter, from the start. `filling` says whether rows are still being added.
+
+Untrusted text (names, companies, subjects, bodies) goes through `clean_text` into
+`rich.text.Text`; it is never parsed as markup.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from graphs.approval import submit as sb
 from graphs.core.launch import spawn_approve
 from graphs.core.text import clean_text, one_line
 
+from console.screens.approval_table import DraftsTable
 from console.screens.approval_view import (COLUMNS, VERBS, Loaded, column_widths, confirm_text,
                                            decision_mark, gate_cell, grouped, load_thread,
                                            preview_text, row_cells, summary_text, title_text)
@@ -69,6 +75,7 @@ class ApprovalScreen(Screen):
         self.draft_filter = rv.parse_filter("")
         self.shown_rows: list[rv.DraftRow] = []
         self._shown: dict[str, tuple] = {}  # draft -> (decision, tagged) as painted
+        self._table_widths: dict[str, int] = {}  # the column widths the table was built with
         self.tagged: set[str] = set()  # space tags rows; a / r then apply to the tagged set
         self.submitted = False  # tests and the dashboard read it
         self.plan: sb.SubmitPlan | None = None  # what the confirmation said (tests read it)
@@ -80,7 +87,7 @@ class ApprovalScreen(Screen):
         yield Static(Text("loading…"), id="summary")
         yield Input(placeholder="icp>=70 company:acme is:pending is:blocked gate:suppressed words",
                     id="filter-input")
-        yield DataTable(id="drafts", cursor_type="row", zebra_stripes=True)
+        yield DraftsTable(id="drafts")
         with VerticalScroll(id="preview-box"):
             yield Static(Text(""), id="preview")
         yield Static(Text(""), id="message")
@@ -136,12 +143,9 @@ class ApprovalScreen(Screen):
             return
         self.loaded = message.result
         self.submitted = self.loaded.review.submission is not None
-        self._build_table()
-        rows = self.shown_rows
-        first_pending = next((i for i, row in enumerate(rows)
-                              if self.loaded.review.state_of(row.draft_id) == rv.PENDING), 0)
-        table = self.query_one("#drafts", DataTable)
-        if rows:
+        first_pending = self._build_table(to_first_pending=True)
+        table = self.query_one("#drafts", DraftsTable)
+        if self.shown_rows:
             table.move_cursor(row=first_pending)
         table.focus()
         self._refresh()
@@ -155,30 +159,50 @@ class ApprovalScreen(Screen):
     def _widths(self) -> dict[str, int]:
         return column_widths(self.app.size.width)
 
-    def _build_table(self) -> None:
+    @property
+    def filling(self) -> bool:
+        """The table is still getting its rows, a chunk per frame (`shown_rows` is complete)."""
+        return self.query_one("#drafts", DraftsTable).filling
+
+    def _build_table(self, *, to_first_pending: bool = False) -> int:
+        """Every matching draft into `shown_rows`; the table gets a screenful now (from the
+        first pending draft when `to_first_pending`: the row returned, where the cursor is to
+        start) and the rest a chunk per frame."""
         assert self.loaded is not None
-        table = self.query_one("#drafts", DataTable)
+        table = self.query_one("#drafts", DraftsTable)
         table.clear(columns=True)
-        widths = self._widths()
+        self._table_widths = widths = self._widths()
         for key, label in COLUMNS:
             table.add_column(label, key=key, width=widths[key])
         review = self.loaded.review
         self.shown_rows = [row for row in self.loaded.rows if self.draft_filter.matches(row, review)]
         self._shown = {}
-        for row in self.shown_rows:
-            self._shown[row.draft_id] = (review.state_of(row.draft_id), row.draft_id in self.tagged)
-            cells = row_cells(row, review, widths, self._gates(row))
-            if row.draft_id in self.tagged:
-                cells = (decision_mark(row, review.state_of(row.draft_id), True),) + cells[1:]
-            table.add_row(*cells, key=row.draft_id)
+        start = next((index for index, row in enumerate(self.shown_rows)
+                      if review.state_of(row.draft_id) == rv.PENDING), 0) if to_first_pending else 0
+        screenful = self.app.size.height  # the table is shorter than the terminal
+        table.fill(self.shown_rows, key_of=lambda row: row.draft_id, cells_of=self._row_cells,
+                   first=start + screenful)
+        return start
+
+    def _row_cells(self, row: rv.DraftRow) -> tuple[Text, ...]:
+        """A row's cells as it is added (late rows show the decisions made meanwhile)."""
+        assert self.loaded is not None
+        review = self.loaded.review
+        state, tagged = review.state_of(row.draft_id), row.draft_id in self.tagged
+        self._shown[row.draft_id] = (state, tagged)
+        cells = row_cells(row, review, self._table_widths, self._gates(row))
+        if tagged:
+            cells = (decision_mark(row, state, True),) + cells[1:]
+        return cells
 
     def _sync_rows(self) -> None:
-        """Repaint the decision (and subject) of rows whose stored state changed."""
+        """Repaint the decision (and subject) of rows whose stored state changed (rows not
+        added yet get their cells when they are)."""
         assert self.loaded is not None
-        table = self.query_one("#drafts", DataTable)
+        table = self.query_one("#drafts", DraftsTable)
         review = self.loaded.review
         width = self._widths()["subject"]
-        for row in self.shown_rows:
+        for row in self.shown_rows[:table.row_count]:
             state = review.state_of(row.draft_id)
             shown = (state, row.draft_id in self.tagged)
             if self._shown.get(row.draft_id) != shown or state == rv.EDIT:
@@ -197,7 +221,7 @@ class ApprovalScreen(Screen):
 
     @property
     def selected(self) -> rv.DraftRow | None:
-        table = self.query_one("#drafts", DataTable)
+        table = self.query_one("#drafts", DraftsTable)
         if not self.shown_rows or table.cursor_row < 0 or table.cursor_row >= len(self.shown_rows):
             return None
         return self.shown_rows[table.cursor_row]
@@ -284,8 +308,13 @@ class ApprovalScreen(Screen):
         self._refresh()
         self.say(f"{len(self.tagged)} tagged: a / r decide them all, space untags"
                  if self.tagged else "No draft tagged")
-        table = self.query_one("#drafts", DataTable)
+        self._cursor_down()
+
+    def _cursor_down(self) -> None:
+        """To the next draft after a decision (added now if the fill has not reached it)."""
+        table = self.query_one("#drafts", DraftsTable)
         if table.cursor_row < len(self.shown_rows) - 1:
+            table.reach(table.cursor_row + 1)
             table.move_cursor(row=table.cursor_row + 1)
 
     def action_decide(self, decision: str) -> None:
@@ -300,9 +329,7 @@ class ApprovalScreen(Screen):
             return
         if not self._apply([row], decision, what="draft"):
             return  # stay on the refused draft: its reason is on screen
-        table = self.query_one("#drafts", DataTable)
-        if table.cursor_row < len(self.shown_rows) - 1:
-            table.move_cursor(row=table.cursor_row + 1)
+        self._cursor_down()
 
     def action_decide_matching(self, decision: str) -> None:
         if not self._ready():

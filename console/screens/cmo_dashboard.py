@@ -33,6 +33,7 @@ from console.widgets.pipeline import PipelineView, StagePipeline
 from console.widgets.rate_sparkline import RateSparkline
 from graphs.core import lifecycle
 from graphs.core.text import one_line
+from graphs.storage.run_events import history_with_events
 
 APPROVAL_MODULE = "console.screens.approval"
 
@@ -233,7 +234,9 @@ class CmoDashboard(RunFollowScreen):
         counters.setdefault("errors", len(as_list(values.get("errors"))))
         self.query_one(Counters).show(counters)
         self.query_one("#errors-log", HistoryLog).show_entries(as_list(values.get("errors")))
-        self.query_one("#history-log", HistoryLog).show_entries(as_list(values.get("history")))
+        # The state's history with the run's events (crash, resume, stop), in time order.
+        self.query_one("#history-log", HistoryLog).show_entries(
+            history_with_events(as_list(values.get("history")), self.events, self.row))
         self._fill_table(self.query_one(TabbedContent).active)
         if self.big and not heap.holding():
             self.call_after_refresh(self._hold_heap)  # after the paint the operator waits for

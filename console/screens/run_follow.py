@@ -32,7 +32,7 @@ from textual.timer import Timer
 
 from graphs.core import clock
 from graphs.core import lifecycle
-from graphs.storage import registry
+from graphs.storage import registry, run_events
 
 MIN_INTERVAL = 0.1
 DEFAULT_INTERVAL = 0.25
@@ -54,8 +54,9 @@ class RunFollowScreen(Screen):
 
         def __init__(self, row: Any, state: Any, checkpoint_id: str | None, problem: str | None,
                      *, partial: bool = False, prepared: Any = None,
-                     child: str | None = None) -> None:
+                     child: str | None = None, events: list | None = None) -> None:
             super().__init__()
+            self.events = events  # the run's events (graphs.storage.run_events), with a state
             self.row = row
             self.child = child  # a child this console started died (graphs.core.launch)
             self.state = state
@@ -73,6 +74,7 @@ class RunFollowScreen(Screen):
         self.seen_checkpoint: str | None = None
         self.seen_status: str | None = None  # the row's status when the state was last loaded
         self.prepared: Any = None  # prepare_state(self.state)
+        self.events: list = []  # the run's stored events: crash, resume, stop (History tab)
         self.passes = 0  # polling passes applied (tests wait on this instead of sleeping)
         self.child_problem: str | None = None  # the child this console started died: why
         self._timer: Timer | None = None
@@ -155,13 +157,19 @@ class RunFollowScreen(Screen):
                 row, state, checkpoint_id = read_run(db_path, self.thread_id, None)
         except Exception as exc:  # shown on the dashboard; the next pass tries again
             problem = f"{type(exc).__name__}: {exc}"
+        events = None
         if state is not None:
             try:
                 prepared = self.prepare_state(state)
             except Exception:  # show_state then works from the raw state on the UI thread
                 prepared = None
+            # A new status reloads the state (above), and events come only with a status.
+            try:
+                events = run_events.events(db_path, self.thread_id)
+            except Exception:  # the History tab then shows the state's own entries
+                events = None
         self.post_message(self.Polled(row, state, checkpoint_id, problem, prepared=prepared,
-                                      child=self._child_problem(row)))
+                                      child=self._child_problem(row), events=events))
 
     def _child_problem(self, row: Any) -> str | None:
         """In the worker: the child this console started for the thread, if it died."""
@@ -184,6 +192,8 @@ class RunFollowScreen(Screen):
                 f"cannot read the run: {message.problem}" if message.problem else None))
             if message.row is not None:
                 self.row = message.row
+            if message.events is not None:
+                self.events = message.events
             if message.state is not None:
                 self.state = message.state
                 self.prepared = message.prepared

@@ -64,15 +64,20 @@ class HistoryLog(Log):
         self.formatter = formatter
         self.written = 0
         self._first: Any = None
+        self._last: Any = None  # the last entry written (compared on the next call)
 
     def show_entries(self, entries: Sequence[Any]) -> int:
         """Append the entries not yet written; returns how many lines were written."""
         entries = list(entries or [])
         first = entries[0] if entries else None
-        if len(entries) < self.written or (self.written and first != self._first):
+        # Shorter, or a different first or last-written entry (an event merged in before the
+        # end): start over rather than show lines that are no longer true.
+        if len(entries) < self.written or (self.written and (
+                first != self._first or entries[self.written - 1] != self._last)):
             self.clear()
             self.written = 0
         self._first = first
+        self._last = entries[-1] if entries else None
         fresh = entries[self.written:]
         if self.max_lines is not None:
             fresh = fresh[-self.max_lines:]

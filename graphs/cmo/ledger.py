@@ -81,6 +81,9 @@ def _locked(method):
     return wrapper
 
 
+ELSEWHERE_CHUNK = 500  # drafts per query: far below every engine's bound-parameter limit
+
+
 @dataclass(frozen=True)
 class Claim:
     draft_id: str
@@ -223,12 +226,25 @@ class Ledger:
     @_locked
     def sent_elsewhere(self, thread_id: str, draft_ids: Iterable[str],
                        service: str) -> dict[str, tuple[str, str]]:
-        """{draft_id: (thread, when)} for the drafts another thread already sent via `service`."""
-        found = {}
-        for draft_id in draft_ids:
-            other = self._elsewhere(thread_id, draft_id, service)
-            if other is not None:
-                found[draft_id] = other
+        """{draft_id: (thread, when)} for the drafts another thread already sent via `service`.
+
+        The rule of `_elsewhere`, asked for a chunk of drafts per query (the approval screen
+        asks for ~3,000 at once: one indexed query each took 55 ms)."""
+        services = ONCE_ACROSS_THREADS.get(service, ())
+        wanted = list(dict.fromkeys(str(d) for d in draft_ids))
+        if not services or self.absent or not wanted:
+            return {}
+        found: dict[str, tuple[str, str]] = {}
+        service_marks = ",".join("?" * len(services))
+        for start in range(0, len(wanted), ELSEWHERE_CHUNK):
+            chunk = wanted[start:start + ELSEWHERE_CHUNK]
+            rows = self.conn.all(
+                f"SELECT draft_id, thread_id, updated_at FROM send_ledger WHERE draft_id IN "
+                f"({','.join('?' * len(chunk))}) AND service IN ({service_marks}) AND thread_id != ? "
+                "AND status IN ('sent', 'pending') AND day NOT LIKE 'copied:%' "
+                "ORDER BY updated_at, thread_id", (*chunk, *services, thread_id))
+            for draft_id, other, when in rows:
+                found.setdefault(draft_id, (other, when))  # the first, as _elsewhere picks
         return found
 
     @_locked

@@ -80,7 +80,9 @@ async def run_graph(kind: str, cfg: Config, thread_id: str, *, goal: str | None 
     recorder = RunRecorder(db_path, thread_id, spec.name)
     try:
         recorder.start(goal=goal, sandbox=spec.vendor_sandbox and cfg.github_is_sandbox(env),
-                       offline=cfg.llm.provider == "template")
+                       offline=cfg.llm.provider == "template",
+                       intent="answer" if resume is not None else "goal" if goal is not None
+                       else "continue", checkpoint_id=checkpoint_id)
     except ThreadBusy as exc:
         recorder.close()
         raise RunRefused(str(exc)) from None
@@ -182,24 +184,29 @@ async def _stream(spec: GraphSpec, graph, graph_input, config, ctx, recorder: Ru
     if hasattr(ctx, "on_event"):
         ctx.on_event = custom  # vendor clients' rate readings and waits
     beater = asyncio.create_task(beat())
+    stepped: list[str] = []  # nodes of the step whose "values" have not come yet
     try:
         # durability="sync": a step's checkpoint is on disk before the next step starts, so a
         # kill right after approval or execution never loses what those steps decided.
+        # "values" is the state after each step, from memory: summarising it costs nothing
+        # like reading the state back (a full load per node: the whole marketing transcript's
+        # walk, or 3,000 leads, ~11 times a goal). A step's "updates" come before its "values".
         async for mode, data in graph.astream(graph_input, config, context=ctx,
-                                              stream_mode=["updates", "custom"], durability="sync"):
+                                              stream_mode=["updates", "values", "custom"],
+                                              durability="sync"):
             if mode == "custom" and isinstance(data, dict):
                 custom(data)
             elif mode == "updates" and isinstance(data, dict):
-                for node in data:
-                    if node == "__interrupt__":
-                        continue
-                    snapshot = await graph.aget_state(latest)
-                    summary = spec.summarize(snapshot.values)
-                    pending["stage"] = summary.get("stage") or node
-                    pending["counts"] = _counts(summary)
-                    if on_event:
+                stepped.extend(node for node in data if node != "__interrupt__")
+            elif mode == "values" and isinstance(data, dict) and stepped:
+                summary = spec.summarize(data)
+                pending["stage"] = summary.get("stage") or stepped[-1]
+                pending["counts"] = _counts(summary)
+                if on_event:
+                    for node in stepped:
                         on_event({"kind": "node", "node": node, "summary": summary,
                                   "counts": pending["counts"]})
+                stepped = []
             now = time.monotonic()
             if pending and (now - last_write >= PROGRESS_INTERVAL or "counts" in pending):
                 _flush(recorder, pending)
@@ -210,6 +217,10 @@ async def _stream(spec: GraphSpec, graph, graph_input, config, ctx, recorder: Ru
         beater.cancel()
     snapshot = await graph.aget_state(latest)
     summary = spec.summarize(snapshot.values)
+    if on_event:  # a step that changed no output channel emitted no "values"
+        for node in stepped:
+            on_event({"kind": "node", "node": node, "summary": summary,
+                      "counts": _counts(summary)})
     interrupts = [{"id": item.id, "value": item.value} for item in snapshot.interrupts or ()]
     status = "interrupted" if interrupts else ("stopped" if snapshot.next else "done")
     if status == "done" and summary.get("error"):

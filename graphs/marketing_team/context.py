@@ -59,10 +59,22 @@ def is_goal(message: BaseMessage) -> bool:
     return isinstance(message, HumanMessage) and not message.name
 
 
+def is_plumbing(message: BaseMessage) -> bool:
+    """A tool call or a tool result: left out of later prompts."""
+    return isinstance(message, ToolMessage) or (isinstance(message, AIMessage)
+                                                 and bool(message.tool_calls))
+
+
 def history_view(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     """The conversation without earlier turns' tool plumbing (tool calls and tool results)."""
-    return [m for m in messages if not isinstance(m, ToolMessage)
-            and not (isinstance(m, AIMessage) and m.tool_calls)]
+    return [m for m in messages if not is_plumbing(m)]
+
+
+def _newest_first(messages: Sequence[BaseMessage]):
+    """history_view, newest first and lazily: a prompt needs the tail of a long thread only."""
+    for index in range(len(messages) - 1, -1, -1):
+        if not is_plumbing(messages[index]):
+            yield index, messages[index]
 
 
 def _truncate(message: dict, max_chars: int) -> dict:
@@ -91,23 +103,25 @@ def _shrink_to(messages: list[dict], budget: int) -> list[dict]:
 def fit_prompt(system: str, history: Sequence[BaseMessage], turn: Sequence[dict] = (), *,
                max_messages: int, max_tokens: int) -> list[dict]:
     """system + pinned goal + newest history + this turn, within `max_tokens` (estimated)."""
-    view = history_view(history)
-    goal_index = max((i for i, m in enumerate(view) if is_goal(m)), default=None)
+    # Walk from the newest message and stop as soon as the budget is spent: the cost of a prompt
+    # must not grow with the thread (a 21-goal thread has ~460 messages; a prompt uses ~20).
+    goal_index, goal_message = next(((i, m) for i, m in _newest_first(history) if is_goal(m)),
+                                    (None, None))
     system_msg = _shrink_to([{"role": "system", "content": system}], max_tokens // 3)[0]
     turn_msgs = _shrink_to(list(turn), max_tokens // 2)
     goal = []
-    if goal_index is not None:
-        goal = _shrink_to([to_openai(view[goal_index])], max_tokens // 8)
+    if goal_message is not None:
+        goal = _shrink_to([to_openai(goal_message)], max_tokens // 8)
     remaining = max_tokens - prompt_tokens([system_msg, *goal, *turn_msgs])
     # One message may take at most a quarter of the budget, so a huge one cannot crowd out the rest.
     per_message_chars = max(MIN_CHARS, max_tokens)
     picked: list[dict] = []
-    for index in range(len(view) - 1, -1, -1):
+    for index, message in _newest_first(history):
         if index == goal_index:
             continue
         if len(picked) + len(goal) >= max_messages:
             break
-        candidate = _truncate(to_openai(view[index]), per_message_chars)
+        candidate = _truncate(to_openai(message), per_message_chars)
         cost = message_tokens(candidate)
         if cost > remaining:
             break

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
@@ -28,6 +28,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from graphs.storage import db as dbmod
 from graphs.storage import sql
+from graphs.storage.message_writes import MessageWrites
 
 # The old private format (read-only support; never written any more).
 BLOB_TYPE = "cmo_blob"
@@ -48,6 +49,18 @@ class LegacyBlobs:
         self.path = str(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
+        self._present: bool | None = None
+
+    def present(self) -> bool:
+        """Whether the file has the old table at all (asked once: cmo never creates it, so a file
+        without it holds no legacy value and its checkpoints need no scan for markers)."""
+        if self._present is None:
+            try:
+                with closing(dbmod.connect(self.path, readonly=True)) as conn:
+                    self._present = dbmod.table_exists(conn, LEGACY_TABLE)
+            except dbmod.DatabaseError:
+                self._present = True  # cannot tell: keep scanning, as before
+        return self._present
 
     def get(self, sha: str) -> tuple[str, bytes]:
         with self._lock:
@@ -72,6 +85,7 @@ class LegacyAwareSerializer(JsonPlusSerializer):
     def __init__(self, db_path: str | Path | None = None) -> None:
         super().__init__(allowed_msgpack_modules=None)
         self.legacy = LegacyBlobs(db_path) if db_path is not None else None
+        self.messages = MessageWrites()
         self.legacy_seen = False
 
     def _blob(self, sha: str) -> Any:
@@ -84,8 +98,13 @@ class LegacyAwareSerializer(JsonPlusSerializer):
         type_, payload = data
         if type_ == BLOB_TYPE:
             return self._blob(bytes(payload).decode())
+        remembered = self.messages.get(data)
+        if remembered is not None:
+            return remembered
         obj = super().loads_typed(data)
-        if is_checkpoint(obj) and any(is_marker(v) for v in obj["channel_values"].values()):
+        self.messages.offer(data, obj)
+        if (is_checkpoint(obj) and self.legacy is not None and self.legacy.present()
+                and any(is_marker(v) for v in obj["channel_values"].values())):
             obj["channel_values"] = {key: (self._blob(value[_MARKER]) if is_marker(value) else value)
                                      for key, value in obj["channel_values"].items()}
         return obj

@@ -19,11 +19,10 @@ from graphs.storage import db as dbmod
 from graphs.storage import pg_maintenance  # the same operations on a Postgres location
 from graphs.storage.location import exists as location_exists, is_postgres
 from graphs.storage.observed import metadata_dict
-from graphs.storage import live, registry, schema, sql
+from graphs.storage import live, registry, run_events, schema, sql
 from graphs.storage.deltas import materialize_deltas
 from graphs.core.runner import RunRefused
 
-REVIEW_TABLES = ("approval_reviews", "approval_submissions")
 VACUUM_FREE_SHARE = 10  # VACUUM when at least 1/10 of the file's pages are free
 
 
@@ -178,7 +177,7 @@ def delete_thread(db_path: str | Path, thread_id: str) -> bool:
             conn.execute("BEGIN IMMEDIATE")
             _refuse_if_live(conn, thread_id, "delete")
             found += sql.delete_thread_rows(conn, thread_id)
-            for table in ("runs", *REVIEW_TABLES):
+            for table in schema.THREAD_TABLES:
                 if _has_column(conn, table, "thread_id"):
                     count = conn.execute(f"DELETE FROM {table} WHERE thread_id = ?",
                                          (thread_id,)).rowcount
@@ -270,6 +269,8 @@ def _copy_chain(conn: sqlite3.Connection, source: registry.ThreadRow, checkpoint
         (new_thread_id, source.graph, fork_goal(source.thread_id, meta.get("step")),
          source.stage, now, now, int(source.sandbox),
          int(source.offline), json.dumps(source.counts)))
+    run_events.record(schema.as_database(conn), new_thread_id, "forked",
+                      f"{fork_goal(source.thread_id, meta.get('step'))} ({checkpoint_id})", at=now)
 
 
 def fork_goal(source_thread: str, step: Any) -> str:
@@ -387,5 +388,6 @@ def apply_runtime_config(db_path: str | Path, thread_id: str, cfg: Any) -> dict[
                   producing_node(db_path, thread_id), check_channels=False)
     needs_resume = bool(state.interrupts)
     _refresh_registry(db_path, thread_id, row.graph,
-                      **({"status": "stopped"} if needs_resume else {}))
+                      **({"status": "stopped", "note": "new runtime settings applied; resume to "
+                          "continue"} if needs_resume else {}))
     return {"changed": changed, "needs_resume": needs_resume}

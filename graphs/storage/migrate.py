@@ -28,7 +28,7 @@ from graphs.storage.location import describe, is_postgres
 
 # cmo's own tables, in the order they are copied (what exists in the file is copied).
 CMO_TABLES = ("runs", "send_ledger", "approval_reviews", "approval_submissions", "suppression",
-              "mkt_meta", "mkt_records")
+              "run_events", "mkt_meta", "mkt_records")
 
 
 class MigrationRefused(DatabaseError):

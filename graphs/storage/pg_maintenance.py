@@ -20,10 +20,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from graphs.storage import sql_pg
+from graphs.storage import run_events, schema, sql_pg
 from graphs.storage.observed import metadata_dict
 
-REVIEW_TABLES = ("approval_reviews", "approval_submissions")
 
 
 def _open(url: str):
@@ -66,7 +65,7 @@ def delete_thread(url: str, thread_id: str) -> bool:
             _refuse_if_live(db, thread_id, "delete")
             found = sql_pg.thread_exists(db, thread_id)
             saver.delete_thread(thread_id)
-            for table in ("runs", *REVIEW_TABLES):
+            for table in schema.THREAD_TABLES:
                 if sql_pg.table_exists(db, table) and "thread_id" in sql_pg.columns(db, table):
                     count = sql_pg.count(db, f"DELETE FROM {table} WHERE thread_id = %s",
                                          (thread_id,))
@@ -182,3 +181,6 @@ def fork_copy(url: str, source: Any, checkpoint_id: str, new_thread_id: str) -> 
                 (new_thread_id, source.graph, fork_goal(source.thread_id, meta.get("step")),
                  source.stage, now, now, int(source.sandbox), int(source.offline),
                  json.dumps(source.counts)))
+            run_events.record(db, new_thread_id, "forked",
+                              f"{fork_goal(source.thread_id, meta.get('step'))} ({checkpoint_id})",
+                              at=now)

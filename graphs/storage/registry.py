@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from graphs.storage import db as dbmod
-from graphs.storage import observed, schema, sql, sqldb
+from graphs.storage import observed, run_events, schema, sql, sqldb
 from graphs.storage.location import exists
 
 HEARTBEAT_SECONDS = 1.0
@@ -230,17 +230,29 @@ class RunRecorder:
             raise
         self._last_beat = 0.0
 
-    def start(self, *, goal: str | None, sandbox: bool, offline: bool) -> None:
-        """Claim the thread for this process; refuse if another live process runs it."""
+    def start(self, *, goal: str | None, sandbox: bool, offline: bool, intent: str = "goal",
+              checkpoint_id: str | None = None) -> None:
+        """Claim the thread for this process; refuse if another live process runs it.
+
+        `intent` (goal, answer, continue) names the start in the run's events; a previous run
+        found dead (a stale `running` row) is stored as a crash at its last heartbeat first."""
         now = time.time()
         # SQLite: BEGIN IMMEDIATE (the file's write lock); Postgres: an advisory lock per thread.
         with self.conn.transaction(lock=f"runs:{self.thread_id}") as db:
             row = db.one("SELECT status, heartbeat, pid, host FROM runs WHERE thread_id = ?",
                          (self.thread_id,))
-            if row and effective_status(*row, now=now) == ACTIVE and not (
-                    row[2] == os.getpid() and row[3] == HOST):
+            previous = effective_status(*row, now=now) if row else None
+            if previous == ACTIVE and not (row[2] == os.getpid() and row[3] == HOST):
                 raise ThreadBusy(f"thread {self.thread_id} is already running "
                                  f"(pid {row[2]} on {row[3]})")
+            if previous == "crashed":
+                run_events.record(db, self.thread_id, "crashed",
+                                  run_events.crash_detail(row[2], row[3]),
+                                  at=_iso(float(row[1] or now)), pid=row[2], host=row[3])
+            kind, detail = run_events.opening_event(intent, previous, goal=goal,
+                                                    checkpoint_id=checkpoint_id)
+            run_events.record(db, self.thread_id, kind, detail, at=_iso(now), pid=os.getpid(),
+                              host=HOST)
             db.execute(
                 "INSERT INTO runs (thread_id, graph, goal, status, started_at, updated_at, heartbeat,"
                 " pid, host, sandbox, offline) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)"
@@ -253,8 +265,9 @@ class RunRecorder:
                  HOST, int(sandbox), int(offline)))
         self._last_beat = now
 
-    def update(self, **fields: Any) -> None:
-        """Set some of: stage, counts, progress, waiting, rate, status, error (JSON for dicts)."""
+    def update(self, *, note: str | None = None, **fields: Any) -> None:
+        """Set some of: stage, counts, progress, waiting, rate, status, error (JSON for dicts).
+        A status the run ends with is also stored as a run event (`note` is its detail)."""
         now = time.time()
         sets, values = ["updated_at = ?", "heartbeat = ?", "version = version + 1"], [_iso(now), now]
         for key, value in fields.items():
@@ -265,8 +278,15 @@ class RunRecorder:
             sets.append(f"{key} = ?")
             values.append(value)
         values.append(self.thread_id)
-        # One statement: atomic on its own (autocommit) on both engines.
-        self.conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE thread_id = ?", values)
+        ending = run_events.ENDING.get(fields.get("status") or "")
+        if ending is None:
+            # One statement: atomic on its own (autocommit) on both engines.
+            self.conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE thread_id = ?", values)
+        else:  # how the run ended, and the event that says so, together
+            with self.conn.transaction(lock=f"runs:{self.thread_id}") as db:
+                db.execute(f"UPDATE runs SET {', '.join(sets)} WHERE thread_id = ?", values)
+                run_events.record(db, self.thread_id, ending, note or _ending_detail(fields),
+                                  at=_iso(now), pid=os.getpid(), host=HOST)
         self._last_beat = now
 
     def heartbeat(self, force: bool = False) -> None:
@@ -279,6 +299,14 @@ class RunRecorder:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _ending_detail(fields: dict[str, Any]) -> str:
+    if fields.get("error"):
+        return str(fields["error"])
+    if fields.get("status") == "interrupted":
+        return "waiting for an answer (approval)"
+    return f"at {fields['stage']}" if fields.get("stage") else ""
 
 
 def delete_thread_row(conn: sqldb.Database | sqlite3.Connection, thread_id: str) -> None:

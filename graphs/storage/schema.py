@@ -1,6 +1,7 @@
-"""The versioned schema of cmo's own tables: run registry, send ledger, reviews, suppression list.
+"""The versioned schema of cmo's own tables: run registry, send ledger, reviews, suppression list,
+run events.
 
-LangGraph's tables belong to its savers; these five belong to cmo, and this module is the one
+LangGraph's tables belong to its savers; these six belong to cmo, and this module is the one
 place their DDL lives. The same statements create them on SQLite and on Postgres (graphs/storage/
 sqldb.py translates placeholders and BLOB; every other type name means the same on both).
 
@@ -29,7 +30,7 @@ from graphs.core import clock
 from graphs.storage import sqldb
 from graphs.storage.db import DatabaseError
 
-VERSION = 1
+VERSION = 2
 SCHEMA_TABLE = "cmo_schema"
 SCHEMA_LOCK = "cmo-schema"
 
@@ -112,6 +113,22 @@ CREATE TABLE IF NOT EXISTS suppression (
 )
 """
 
+# What happened to a run that its checkpoints cannot say: started, crashed (found dead),
+# resumed, stopped, failed, finished, forked. `at` is ISO time with microseconds; `seq` orders
+# events of the same instant. Written by the registry (graphs/storage/run_events.py).
+RUN_EVENTS = """
+CREATE TABLE IF NOT EXISTS run_events (
+    thread_id TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    seq       INTEGER NOT NULL DEFAULT 0,
+    kind      TEXT NOT NULL,
+    detail    TEXT NOT NULL DEFAULT '',
+    pid       INTEGER,
+    host      TEXT,
+    PRIMARY KEY (thread_id, at, seq)
+)
+"""
+
 VERSION_TABLE = f"""
 CREATE TABLE IF NOT EXISTS {SCHEMA_TABLE} (
     name       TEXT PRIMARY KEY,
@@ -133,11 +150,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "approval_submissions": ("thread_id", "interrupt_id", "submitted_by", "submitted_at",
                              "answer"),
     "suppression": ("entry", "kind", "reason", "source", "added_by", "added_at"),
+    "run_events": ("thread_id", "at", "seq", "kind", "detail", "pid", "host"),
 }
 WHAT = {"runs": "the run registry", "send_ledger": "the send ledger",
         "approval_reviews": "the approval reviews", "approval_submissions": "the approval claims",
-        "suppression": "the suppression list"}
+        "suppression": "the suppression list", "run_events": "the run events"}
 TABLES = tuple(COLUMNS)
+# Rows that belong to one thread and go when the thread is deleted (the ledger stays: it is the
+# record of what was sent, and the daily cap counts it).
+THREAD_TABLES = ("runs", "approval_reviews", "approval_submissions", "run_events")
 _VERSION_COLUMNS = ("name", "version", "updated_at")
 
 
@@ -281,7 +302,9 @@ def _statements(db: sqldb.Database, ddl: str) -> None:
 # 0 -> 1: files from before the version existed: create what is missing (the suppression list,
 # the ledger's draft index of Dec 2026, tables of a file that only ever held checkpoints) and
 # widen a Postgres float4 heartbeat.
-MIGRATIONS: dict[int, Callable[[sqldb.Database], None]] = {0: _create_all}
+# 1 -> 2: the run events table (crash, resume, stop in a run's History).
+MIGRATIONS: dict[int, Callable[[sqldb.Database], None]] = {
+    0: _create_all, 1: lambda db: _statements(db, RUN_EVENTS)}
 
 
 def _record(db: sqldb.Database, version: int) -> None:
