@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -339,15 +340,22 @@ class HomeScreen(Screen):
         # A thread of an unknown graph keeps r and a, so pressing them says why it cannot run.
         if action == "resume":
             return (lifecycle.can_resume(row) or not lifecycle.is_known(row)
-                    or bool(self.table.tagged))
+                    or self._has_tags())
         if action == "approve":
             return lifecycle.awaits_approval(row) or (
                 not lifecycle.is_known(row) and row.status == "interrupted")
         if action == "stop":
-            return lifecycle.can_stop(row) or bool(self.table.tagged)
+            return lifecycle.can_stop(row) or self._has_tags()
         if action == "send_queued":
             return has_queued(row)
         return True
+
+    def _has_tags(self) -> bool:
+        """Runs tagged with space (r and S then act on them); False before the table exists."""
+        try:
+            return bool(self.table.tagged)
+        except NoMatches:
+            return False
 
     def action_new_run(self) -> None:
         self.app.action_new_run()
