@@ -86,3 +86,30 @@ async def test_console_inbox_counts_opens_and_routes(ui_thread_copy, tmp_path):
         await wait_for(pilot, lambda: app.screen is inbox, "back in the inbox")
         await pilot.press("q")                       # q goes back, it does not quit
         await wait_for(pilot, lambda: app.screen is home, "back home")
+
+
+async def test_the_inbox_filters_with_the_rule_of_every_list(ui_thread_copy, tmp_path):
+    db, thread_id, _ = ui_thread_copy
+    _with_a_foreign_question(db)
+    app = home_app(tmp_path, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await polled(pilot, app)
+        await pilot.press("i")
+        inbox = await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen)
+                               and len(app.screen.items) == 2 and app.screen, "the inbox")
+        assert "/ Filter" in screen_text(app)
+        await pilot.press("slash", *"tickets")
+        table = inbox.query_one(DataTable)
+        assert table.row_count == 1 and inbox.selected.thread_id == "t-waiting"
+        await pilot.press("enter")                   # ends the filter: opens nothing
+        assert app.screen is inbox and table.has_focus
+        inbox.query_one("#inbox-filter").value = "!tickets"   # inverse: the other one
+        await pilot.pause()
+        assert table.row_count == 1 and inbox.selected.thread_id == thread_id
+        inbox.query_one("#inbox-filter").value = "no such text"
+        await pilot.pause()
+        assert table.row_count == 0 and "No pending interrupt matches" in screen_text(app)
+        await pilot.press("escape")                  # clears the filter first
+        assert app.screen is inbox and table.row_count == 2
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, InboxScreen), "left the inbox")

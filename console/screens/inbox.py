@@ -17,10 +17,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from console.textsafe import safe_text
-from console.widgets.list_keys import ListTable
+from console.widgets.list_keys import FILTER_HINT, ListTable, text_filter
 
 COLUMNS = (("since", "Since"), ("thread", "Thread"), ("graph", "Graph"), ("what", "Waiting for"),
            ("goal", "Goal"))
@@ -62,17 +62,21 @@ class InboxScreen(Screen):
     InboxScreen #inbox-summary { height: 1; padding: 0 1; background: $boost; }
     InboxScreen #inbox-table { height: 1fr; }
     InboxScreen #inbox-detail { height: 2; padding: 0 1; }
+    InboxScreen #inbox-filter { display: none; height: 1; border: none; padding: 0 1; }
+    InboxScreen #inbox-filter.shown { display: block; }
     """
     BINDINGS = [
         # priority: the table's own enter binding would hide "⏎ Open" from the footer
         Binding("enter", "open", "Open", key_display="⏎", priority=True),
-        Binding("escape", "app.pop_screen", "Back"),
-        Binding("q", "app.pop_screen", "Back", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "back", "Back"),
+        Binding("q", "back", "Back", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.items: list = []
+        self.items: list = []  # every pending interrupt
+        self.shown: list = []  # those the filter keeps, as the table lists them
         self.polls = 0  # tests wait on this
         self._timer: Timer | None = None
         self._active = False
@@ -80,6 +84,8 @@ class InboxScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("reading the inbox…", style="dim"), id="inbox-summary")
+        yield Input(placeholder=f"filter: thread, graph, waiting for, goal  {FILTER_HINT}",
+                    id="inbox-filter")
         yield ListTable(id="inbox-table", cursor_type="row", zebra_stripes=True)
         yield Static(Text(""), id="inbox-detail")
         yield Footer(compact=True)
@@ -128,38 +134,47 @@ class InboxScreen(Screen):
         summary.update(safe_text(f"inbox: {len(self.items)} pending interrupt"
                                  f"{'s' if len(self.items) != 1 else ''} ({answerable} approvals)"
                                  f", newest first · {where}"))
-        signature = [(i.thread_id, i.interrupt_id, i.since, i.what) for i in self.items]
+        self._show_items()
+
+    def _show_items(self) -> None:
+        """The table: the items the filter keeps (the same `/` rule as every list)."""
+        keep_item = text_filter(self.query_one("#inbox-filter", Input).value)
+        shown = [item for item in self.items
+                 if keep_item((item.thread_id, item.graph, item.what, item.goal, item.since))]
+        signature = [(i.thread_id, i.interrupt_id, i.since, i.what) for i in shown]
         if signature == self._shown:
             return  # an idle poll keeps the table and its cursor
         self._shown = signature
+        self.shown = shown
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
         today = self.app.now().date().isoformat() if hasattr(self.app, "now") else ""
         widths = column_widths(self.app.size.width)
-        for item in self.items:
+        for item in shown:
             table.add_row(safe_text(since_label(item.since, today)),
                           safe_text(item.thread_id, max_len=widths["thread"]),
                           safe_text(item.graph, max_len=widths["graph"]),
                           safe_text(item.what, style="" if item.answerable else "dim",
                                     max_len=widths["what"]),
                           safe_text(item.goal, max_len=widths["goal"]), key=item.thread_id)
-        if self.items:
-            table.move_cursor(row=min(max(keep, 0), len(self.items) - 1))
+        if shown:
+            table.move_cursor(row=min(max(keep, 0), len(shown) - 1))
         self._show_detail()
 
     @property
     def selected(self) -> Any | None:
         table = self.query_one(DataTable)
-        if not self.items or not 0 <= table.cursor_row < len(self.items):
+        if not self.shown or not 0 <= table.cursor_row < len(self.shown):
             return None
-        return self.items[table.cursor_row]
+        return self.shown[table.cursor_row]
 
     def _show_detail(self) -> None:
         item = self.selected
         detail = self.query_one("#inbox-detail", Static)
         if item is None:
-            detail.update(Text("Nothing waits for an answer.", style="dim"))
+            detail.update(Text("No pending interrupt matches the filter; escape clears it."
+                               if self.items else "Nothing waits for an answer.", style="dim"))
             return
         hint = ("enter: review the drafts" if item.answerable
                 else "enter: open the thread (cmo shows this interrupt, it cannot answer it)")
@@ -181,3 +196,37 @@ class InboxScreen(Screen):
         item = self.selected
         if item is not None:
             self.app.open_inbox_item(item)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open" and self.query_one("#inbox-filter", Input).has_focus:
+            return False  # enter in the filter box ends the filter, it opens nothing
+        return True
+
+    # -- filter ----------------------------------------------------------------------------------
+    def action_filter(self) -> None:
+        box = self.query_one("#inbox-filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    def action_back(self) -> None:
+        """Escape clears a filter first, then leaves."""
+        box = self.query_one("#inbox-filter", Input)
+        if box.value or box.has_focus:
+            box.value = ""
+            box.remove_class("shown")
+            self.query_one(DataTable).focus()
+            self._show_items()
+            return
+        self.app.pop_screen()
+
+    @on(Input.Changed, "#inbox-filter")
+    def _filter_changed(self) -> None:
+        self._show_items()
+
+    @on(Input.Submitted, "#inbox-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.action_back()
+        else:
+            self.query_one(DataTable).focus()
