@@ -15,7 +15,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual import on
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from console import heap
@@ -23,6 +22,7 @@ from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_t
                                        show_problem_in,
                                        values_of)
 from console.widgets.counters import Counters
+from console.widgets.filter_box import FilterBox
 from console.widgets.funnel import FUNNEL_STEPS, Funnel
 from console.widgets.history_log import HistoryLog, format_error, format_history
 from console.textsafe import safe_text
@@ -154,7 +154,7 @@ def rate_reading(rate: Any) -> dict:
     return rate
 
 
-class CmoDashboard(RunFollowScreen):
+class CmoDashboard(FilterBox, RunFollowScreen):
     CSS_PATH = "cmo_dashboard.tcss"
     BINDINGS = [
         Binding("1", "show_tab('repos')", "Tabs", key_display="1-6"),
@@ -304,40 +304,25 @@ class CmoDashboard(RunFollowScreen):
 
     # -- the filter ----------------------------------------------------------------------------
 
+    FILTER_INPUT = "#table-filter"
+
     def action_filter(self) -> None:
         if self.query_one(TabbedContent).active not in TABLES:
             self.notify("/ filters the tables: tabs 1-4", timeout=2, markup=False)
             return
-        box = self.query_one("#table-filter", Input)
-        box.add_class("shown")
-        box.focus()
+        super().action_filter()
 
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#table-filter", Input)
-        box.value = ""
-        box.remove_class("shown")
-        self._fill_table(self.query_one(TabbedContent).active)  # Changed comes later
-        self._focus_table()
+    def refilter(self) -> None:
+        self._fill_table(self.query_one(TabbedContent).active)
 
-    def _focus_table(self) -> None:
+    def focus_list(self) -> None:
         tab = self.query_one(TabbedContent).active
         if tab in TABLES:
             self.query_one(f"#{tab}-table", KeyedTable).focus()
 
-    @on(Input.Changed, "#table-filter")
-    def _filter_changed(self) -> None:
-        self._fill_table(self.query_one(TabbedContent).active)
-
-    @on(Input.Submitted, "#table-filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.action_clear_filter()
-        else:
-            self._focus_table()
-
     def action_back(self) -> None:
         """esc (and q) with the filter open clears it first, as on the runs list."""
-        if self.query_one("#table-filter", Input).has_class("shown"):
+        if self.filter_open:
             self.action_clear_filter()
             return
         super().action_back()

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from console.launching import start_launch
 from console.messages import RunLaunched, ThreadsPolled
 from console.textsafe import safe_text
+from console.widgets.filter_box import FilterBox
 from console.widgets.list_keys import FILTER_HINT, text_filter
 from console.widgets.quiet_update import LineScopedText, update_if_changed
 from console.widgets.runs_table import RunsTable, age, progress_label, stage_of
@@ -172,7 +173,7 @@ def detail(row: Any | None, now) -> Text:
     return Text("\n", end="").join(lines)
 
 
-class HomeScreen(Screen):
+class HomeScreen(FilterBox, Screen):
     CSS_PATH = "home.tcss"
     BINDINGS = [
         Binding("n", "new_run", "New run"),
@@ -307,28 +308,12 @@ class HomeScreen(Screen):
     def _selected(self) -> None:
         self.action_open()
 
-    # -- filter ----------------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.add_class("shown")
-        box.focus()
-
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.value = ""
-        box.remove_class("shown")
-        self.table.focus()
-
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self) -> None:
+    # -- filter (console/widgets/filter_box.py) ---------------------------------------------------
+    def refilter(self) -> None:
         self._show()
 
-    @on(Input.Submitted, "#filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.action_clear_filter()
-        else:
-            self.table.focus()
+    def focus_list(self) -> None:
+        self.table.focus()
 
     # -- actions -----------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

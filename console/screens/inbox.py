@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from console.textsafe import safe_text
+from console.widgets.filter_box import FilterBox
 from console.widgets.list_keys import FILTER_HINT, ListTable, text_filter
 
 COLUMNS = (("since", "Since"), ("thread", "Thread"), ("graph", "Graph"), ("what", "Waiting for"),
@@ -57,7 +58,7 @@ def read_inbox(app: Any) -> list:
     return remote_inbox(remote) if remote is not None else local_inbox(app.db_path)
 
 
-class InboxScreen(Screen):
+class InboxScreen(FilterBox, Screen):
     DEFAULT_CSS = """
     InboxScreen #inbox-summary { height: 1; padding: 0 1; background: $boost; }
     InboxScreen #inbox-table { height: 1fr; }
@@ -202,31 +203,18 @@ class InboxScreen(Screen):
             return False  # enter in the filter box ends the filter, it opens nothing
         return True
 
-    # -- filter ----------------------------------------------------------------------------------
-    def action_filter(self) -> None:
-        box = self.query_one("#inbox-filter", Input)
-        box.add_class("shown")
-        box.focus()
+    # -- filter (console/widgets/filter_box.py) ---------------------------------------------------
+    FILTER_INPUT = "#inbox-filter"
+
+    def refilter(self) -> None:
+        self._show_items()
+
+    def focus_list(self) -> None:
+        self.query_one(DataTable).focus()
 
     def action_back(self) -> None:
         """Escape clears a filter first, then leaves."""
-        box = self.query_one("#inbox-filter", Input)
-        if box.value or box.has_focus:
-            box.value = ""
-            box.remove_class("shown")
-            self.query_one(DataTable).focus()
-            self._show_items()
+        if self.filter_open or self.filter_input.value:
+            self.action_clear_filter()
             return
         self.app.pop_screen()
-
-    @on(Input.Changed, "#inbox-filter")
-    def _filter_changed(self) -> None:
-        self._show_items()
-
-    @on(Input.Submitted, "#inbox-filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        event.stop()
-        if not event.value.strip():
-            self.action_back()
-        else:
-            self.query_one(DataTable).focus()

@@ -20,6 +20,7 @@ from console.screens.run_follow import (RunFollowScreen, as_dict, as_list, run_t
 from console.widgets.graph_view import DEFAULT_HUB, DEFAULT_WORKERS, GraphView, node_key
 from console.textsafe import safe_text
 from console.widgets.quiet_update import update_if_changed
+from console.widgets.filter_box import FilterBox
 from console.widgets.list_keys import FILTER_HINT, text_filter
 from console.widgets.transcript import Transcript, message_type, render_message, speaker
 from graphs.core import lifecycle
@@ -134,7 +135,7 @@ def render_facts(values: dict, summary: dict, row: Any) -> Text:
     return text
 
 
-class MarketingDashboard(RunFollowScreen):
+class MarketingDashboard(FilterBox, RunFollowScreen):
     CSS_PATH = "marketing_dashboard.tcss"
     BINDINGS = [
         Binding("i", "focus_goal", "Follow-up"),
@@ -252,31 +253,16 @@ class MarketingDashboard(RunFollowScreen):
 
     # -- the filter ----------------------------------------------------------------------------
 
-    def action_filter(self) -> None:
-        self.query_one("#filter-row").add_class("shown")
-        self.query_one("#transcript-filter", Input).focus()
+    FILTER_INPUT, FILTER_HOLDER = "#transcript-filter", "#filter-row"
 
-    def action_clear_filter(self) -> None:
-        box = self.query_one("#transcript-filter", Input)
-        if box.value:
-            box.value = ""
-            self._show_transcript(restart=True)
-        self.query_one("#filter-row").remove_class("shown")
-        self.action_focus_transcript()
-
-    @on(Input.Changed, "#transcript-filter")
-    def _filter_changed(self) -> None:
+    def refilter(self) -> None:
         self._show_transcript(restart=True)
 
-    @on(Input.Submitted, "#transcript-filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.action_clear_filter()
-        else:
-            self.action_focus_transcript()
+    def focus_list(self) -> None:
+        self.action_focus_transcript()
 
     def action_back(self) -> None:
-        if self.query_one("#filter-row").has_class("shown"):  # esc clears the filter first
+        if self.filter_open:  # esc clears the filter first
             self.action_clear_filter()
             return
         if isinstance(self.focused, Input):
