@@ -42,21 +42,31 @@ def drafts() -> list[dict]:
     return batch
 
 
-@pytest.fixture(scope="module")
-def template_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("template") / "runs.db"
-    waiting_thread(db, drafts(), LEADS, thread_id=THREAD, per_inbox_daily=4)
+def waiting_template(directory: Path, batch: list, leads: list, **limits: Any) -> Path:
+    """A thread waiting at approval in one self-contained file (made once, copied per test)."""
+    db = directory / "runs.db"
+    waiting_thread(db, batch, leads, thread_id=THREAD, **limits)
     conn = sqlite3.connect(db)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # one self-contained file to copy
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return db
 
 
+def private_copy(template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "runs.db"
+    shutil.copy(template, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory) -> Path:
+    return waiting_template(tmp_path_factory.mktemp("template"), drafts(), LEADS,
+                            per_inbox_daily=4)
+
+
 @pytest.fixture
 def db(template_db, tmp_path) -> Path:
-    target = tmp_path / "runs.db"
-    shutil.copy(template_db, target)
-    return target
+    return private_copy(template_db, tmp_path)
 
 
 @pytest.fixture

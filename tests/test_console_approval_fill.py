@@ -10,8 +10,6 @@ keys "during the fill", so what it checks does not depend on how fast frames com
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,8 +19,8 @@ from console.screens.approval import ApprovalScreen
 from console.screens.approval_table import DraftsTable
 from graphs.approval import review as rv
 from graphs.storage.inspect import thread_state
-from test_console_approval import THREAD, HostApp
-from test_review import make_drafts, waiting_thread
+from test_console_approval import THREAD, HostApp, private_copy, waiting_template
+from test_review import make_drafts
 
 COUNT = 300
 LATE = 260  # drafts from here on are named "Late ...", far below the first screenful
@@ -40,20 +38,14 @@ def long_batch() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def long_template(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("long") / "runs.db"
     leads = [{"login": f"dev{i}", "company": "Acme"} for i in range(COUNT)]
-    waiting_thread(db, long_batch(), leads, thread_id=THREAD, per_inbox_daily=4000)
-    conn = sqlite3.connect(db)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return db
+    return waiting_template(tmp_path_factory.mktemp("long"), long_batch(), leads,
+                            per_inbox_daily=4000)
 
 
 @pytest.fixture
 def long_db(long_template, tmp_path) -> Path:
-    target = tmp_path / "runs.db"
-    shutil.copy(long_template, target)
-    return target
+    return private_copy(long_template, tmp_path)
 
 
 @pytest.fixture
